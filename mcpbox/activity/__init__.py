@@ -1,0 +1,1 @@
+"""Activity layer: typed events, the batched recorder, the change bus."""

@@ -1,0 +1,1 @@
+"""management layer (see STYLE.md)."""
