@@ -1,0 +1,28 @@
+"""What a management tool handler may use: the caller and the services below this layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mcpbox.activity.bus import ChangeBus
+from mcpbox.activity.events import ActivityEvent
+from mcpbox.config import Config
+from mcpbox.crypto.keyring import Keyring
+from mcpbox.db.engine import Database
+from mcpbox.management.catalog import Caller
+
+
+@dataclass(frozen=True, slots=True)
+class ManagementContext:
+    caller: Caller
+    config: Config
+    database: Database
+    keyring: Keyring
+    bus: ChangeBus
+    record: Callable[[ActivityEvent], None]
+
+    def page_size(self, requested: int | None, default: int = 20) -> int:
+        """Every list caps its page size at ``page_size_max`` (a finding in the old system)."""
+        size = requested if requested is not None else default
+        return max(1, min(size, self.config.page_size_max))

@@ -1,0 +1,86 @@
+"""Run the app under hypercorn on a socket bound before anything else starts.
+
+Binding first turns "port already in use" into a one-line startup error (exit 3) instead of a
+traceback after the database and sandbox were opened. The socket is handed to hypercorn as
+``fd://``; SIGINT/SIGTERM trigger a graceful shutdown with a deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import signal
+import socket
+from collections.abc import Callable
+
+from hypercorn.asyncio import serve as hypercorn_serve
+from hypercorn.config import Config as HypercornConfig
+
+from mcpbox.app import OnReady, create_app
+from mcpbox.config import Config
+from mcpbox.errors import StartupError
+from mcpbox.state import open_app_state
+
+logger = logging.getLogger(__name__)
+SHUTDOWN_DEADLINE_SECONDS = 10.0
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket now, so a taken port is reported before anything else starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    address = "127.0.0.1" if host == "localhost" else host
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((address, port))
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise StartupError(f"port {port} on {host} is already in use (another mcpbox?)") from exc
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise StartupError(f"not allowed to bind {host}:{port} ({exc.strerror})") from exc
+        raise StartupError(f"cannot bind {host}:{port}: {exc.strerror}") from exc
+    sock.set_inheritable(True)
+    return sock
+
+
+def _hypercorn_config(config: Config, sock: socket.socket) -> HypercornConfig:
+    hc = HypercornConfig()
+    hc.bind = [f"fd://{sock.fileno()}"]
+    hc.errorlog = logging.getLogger("hypercorn.error")
+    hc.accesslog = logging.getLogger("hypercorn.access") if config.access_log else None
+    hc.graceful_timeout = SHUTDOWN_DEADLINE_SECONDS
+    hc.keep_alive_timeout = 75
+    hc.h11_max_incomplete_size = 64 * 1024
+    hc.include_server_header = False
+    return hc
+
+
+async def serve(config: Config, *, on_ready: OnReady | None = None,
+                sock: socket.socket | None = None, install_signal_handlers: bool = True) -> None:
+    """Serve until SIGINT/SIGTERM; raise StartupError if startup fails."""
+    sock = sock or bind_socket(config.host, config.port)
+    stop = asyncio.Event()
+    if install_signal_handlers:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        async with open_app_state(config) as state:
+            app = create_app(config, state=state, on_ready=on_ready)
+            await hypercorn_serve(app, _hypercorn_config(config, sock), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    finally:
+        sock.close()
+
+
+def run(config: Config, *, on_ready: OnReady | None = None, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None) -> None:
+    """Blocking entry point for ``mcpbox serve``: binds, then runs the event loop."""
+    sock = bind_socket(config.host, config.port)
+    if loop_factory is None:
+        asyncio.run(serve(config, on_ready=on_ready, sock=sock))
+    else:
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            runner.run(serve(config, on_ready=on_ready, sock=sock))

@@ -1,0 +1,148 @@
+"""AppState: every long-lived resource of one mcpbox instance, opened and closed in one place.
+
+The Starlette lifespan enters ``open_app_state`` and stores the result on ``app.state``; request
+handlers reach it through ``get_state``. Resources open in dependency order and close in reverse,
+each with a deadline, so a shutdown never hangs and never loses buffered activity.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+
+import anyio
+from starlette.requests import HTTPConnection
+
+from mcpbox.activity.bus import ChangeBus
+from mcpbox.activity.events import ActivityEvent, Outcome
+from mcpbox.activity.recorder import ActivityRecorder
+from mcpbox.config import Config
+from mcpbox.crypto.keyring import Keyring
+from mcpbox.db import migrate, setting_store, setup_token_store
+from mcpbox.db.engine import Database, open_database
+from mcpbox.errors import StartupError
+from mcpbox.management.catalog import Caller, ToolCatalog
+from mcpbox.management.context import ManagementContext
+from mcpbox.management.registry import ManagementCatalog
+from mcpbox.management.tools import build_registry
+from mcpbox.observability.server_metrics import ServerMetrics
+
+logger = logging.getLogger(__name__)
+
+REMOTE_TOOL_EDITING = "remote_tool_editing"
+
+
+@dataclass
+class AppState:
+    config: Config
+    database: Database
+    keyring: Keyring
+    recorder: ActivityRecorder
+    bus: ChangeBus
+    metrics: ServerMetrics
+    catalog: ToolCatalog
+    started_at: float = field(default_factory=time.time)
+    setup_token: str | None = None  # plaintext only in memory, for the one banner that shows it
+
+    def observe(self, event: ActivityEvent) -> None:
+        """The single sink for activity: updates metrics, then queues the event for the log."""
+        metrics = self.metrics
+        if event.name == "mcp.request" and event.method:
+            metrics.mcp_requests.inc(event.method, event.outcome.value)
+            if event.duration_ms is not None:
+                metrics.mcp_request_seconds.observe(event.duration_ms / 1000.0, event.method)
+            if event.method == "tools/call" and event.tool:
+                server, _, tool = event.tool.rpartition("__")
+                server = server or "mcpbox"
+                metrics.tool_calls.inc(server, tool, event.outcome.value)
+                if event.duration_ms is not None:
+                    metrics.tool_call_seconds.observe(event.duration_ms / 1000.0, server, tool)
+        if event.outcome is Outcome.DENIED:
+            metrics.security_denials.inc(event.name)
+        self.recorder.record(event)
+
+    def management_context(self, caller: Caller) -> ManagementContext:
+        return ManagementContext(
+            caller=caller,
+            config=self.config,
+            database=self.database,
+            keyring=self.keyring,
+            bus=self.bus,
+            record=self.observe,
+        )
+
+    def readiness_checks(self) -> dict[str, dict[str, object]]:
+        """Readiness of the in-process services (the database is pinged by the endpoint)."""
+        recorder = self.recorder
+        return {
+            "activity": {"ok": recorder.is_running, "queued": recorder.queued, "dropped": recorder.dropped},
+        }
+
+    async def remote_tool_editing_allowed(self) -> bool:
+        return await setting_store.get_setting(self.database, REMOTE_TOOL_EDITING, default="off") == "on"
+
+
+def prepare_data_dir(config: Config) -> None:
+    """Create the data directory private to its owner; refuse one we cannot write."""
+    try:
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StartupError(f"cannot create data directory {config.data_dir}: {exc.strerror}") from exc
+    if not os.access(config.data_dir, os.W_OK | os.X_OK):
+        raise StartupError(f"data directory {config.data_dir} is not writable by this user")
+
+
+@asynccontextmanager
+async def open_app_state(config: Config) -> AsyncIterator[AppState]:
+    """Open every resource in dependency order; close in reverse on exit."""
+    prepare_data_dir(config)
+    keyring = Keyring.load_or_create(config.key_file)
+    await anyio.to_thread.run_sync(migrate.upgrade_if_needed, config)
+    async with AsyncExitStack() as stack:
+        database = await open_database(config)
+        stack.push_async_callback(database.close)
+        recorder = ActivityRecorder(
+            database,
+            flush_seconds=config.activity_flush_seconds,
+            batch_size=config.activity_batch_size,
+            queue_max=config.activity_queue_max,
+        )
+        task_group = await stack.enter_async_context(anyio.create_task_group())
+        task_group.start_soon(recorder.run)
+        # Registered after the task group, so it runs first on exit: flush, then stop the loop.
+        stack.push_async_callback(_close_recorder, recorder, task_group)
+        metrics = ServerMetrics.create()
+        bus = ChangeBus()
+        state = AppState(
+            config=config,
+            database=database,
+            keyring=keyring,
+            recorder=recorder,
+            bus=bus,
+            metrics=metrics,
+            catalog=ManagementCatalog(build_registry(), lambda caller: state.management_context(caller),
+                                      lambda: state.remote_tool_editing_allowed()),
+        )
+        metrics.registry.gauge("mcpbox_activity_dropped_total", "Activity events dropped (queue full).",
+                               lambda: float(recorder.dropped))
+        state.setup_token = await setup_token_store.issue_setup_token(
+            database, ttl_seconds=config.setup_token_ttl_seconds
+        )
+        state.observe(ActivityEvent(name="server.started_up", actor="local"))
+        yield state
+        state.observe(ActivityEvent(name="server.shutting_down", actor="local"))
+
+
+async def _close_recorder(recorder: ActivityRecorder, task_group: anyio.abc.TaskGroup) -> None:
+    with anyio.move_on_after(10):
+        await recorder.close()
+    task_group.cancel_scope.cancel()
+
+
+def get_state(connection: HTTPConnection) -> AppState:
+    state: AppState = connection.app.state.mcpbox
+    return state
