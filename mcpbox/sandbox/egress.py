@@ -1,0 +1,492 @@
+"""The egress broker: the only way tool code reaches the network (DESIGN.md §5 "Egress").
+
+Workers have no network interface; their ``http`` calls arrive here as ``HttpRequest`` frames and
+the sandbox pool awaits ``broker(request, grant)`` for each. Tool code is untrusted and may be
+steered by hostile web content, so every request is treated as a server-side request forgery
+attempt until proven otherwise:
+
+1. The URL is split by our own strict parser (http/https only, no userinfo, no control characters
+   or backslashes, numeric port) and the host canonicalised by ``addresses.parse_host``, which
+   reads the odd numeric forms glibc accepts.
+2. The host (and port) must be approved for the server, or the grant's policy is
+   ``public_internet``. Ports other than 80/443 need an explicit ``host:port`` approval.
+3. DNS is resolved once. *Every* answer must be a public address or one the owner approved;
+   one bad answer refuses the request, which defeats rebinding with mixed answers.
+4. The connection goes to the resolved IP itself (IP pinning), so nothing resolves the name
+   again. The ``Host`` header and TLS SNI carry the hostname, and httpcore verifies the
+   certificate against that SNI name (``sni_hostname`` becomes ``server_hostname``).
+5. Redirects are followed by hand; each hop goes through steps 1–4 again. Time is capped for the
+   whole exchange, the body is streamed and cut at ``max_response_bytes`` (also after gzip), and
+   ``max_requests`` caps every hop made during one tool call.
+
+Every hop, allowed or refused, is recorded as an ``EgressAttempt`` on the grant (path without
+query string, secrets redacted) for the call log and the reviewer. Refusals and failures come
+back as ``HttpResponse(error=...)`` written for the LLM; ``__call__`` never raises for them.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import ssl
+import time
+import traceback
+import zlib
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+from urllib.parse import urljoin
+
+import anyio
+import httpx
+
+from mcpbox.errors import InvalidInput
+from mcpbox.sandbox.addresses import (
+    AddressError,
+    IPAddress,
+    IPNetwork,
+    Target,
+    check_address,
+    parse_host_rule,
+    parse_networks,
+    parse_resolved,
+    split_url,
+)
+from mcpbox.sandbox.redaction import Redactor
+from mcpbox.sandbox.worker.messages import HttpRequest, HttpResponse
+
+logger = logging.getLogger(__name__)
+
+Resolver = Callable[[str, int], Awaitable[Sequence[IPAddress]]]
+Policy = Literal["allowlist", "public_internet"]
+
+ASK_FOR_ACCESS = "ask the owner with mcpbox_request_network_access"
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_MAX_ADDRESSES_TRIED = 3
+_MAX_RECORDED = 256
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # RFC 9110 field-value: no CR, LF, NUL
+# Connection-level headers belong to one hop; the broker sets framing and encoding itself.
+_HOP_BY_HOP = frozenset(
+    {"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te"}
+    | {"trailer", "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding", "expect"}
+)
+_CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
+_NOT_RETURNED = _HOP_BY_HOP | {"content-encoding"}  # the body is returned decoded
+
+
+async def resolve_with_getaddrinfo(host: str, port: int) -> list[IPAddress]:
+    """The default resolver: the system's getaddrinfo, run off the event loop by anyio."""
+    infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    found: list[IPAddress] = []
+    for _family, _type, _proto, _canon, sockaddr in infos:
+        address = parse_resolved(str(sockaddr[0]))
+        if address not in found:
+            found.append(address)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class EgressAttempt:
+    """One outbound hop as recorded for the call log; never holds a query string or a secret."""
+
+    method: str
+    scheme: str
+    host: str
+    port: int
+    path: str
+    address: str | None  # the IP actually connected to (None when refused before connecting)
+    status: int | None
+    bytes: int
+    duration_ms: float
+    refused_why: str | None = None
+    error: str | None = None
+
+    @property
+    def outcome(self) -> Literal["ok", "refused", "error"]:
+        return "refused" if self.refused_why else "error" if self.error else "ok"
+
+
+@dataclass(slots=True)
+class EgressGrant:
+    """What one tool call may reach, and what it did; the caller creates one per call.
+
+    ``approved_hosts`` holds exact hostnames or IP literals, optionally as ``host:port``. A bare
+    host allows the scheme's default port (80/443); ``host:port`` allows that port only. There
+    are no wildcards: ``*.example.org`` would grant hosts the owner never saw (user-content
+    subdomains, dangling DNS records). ``approved_addresses`` (strings or networks) lists the
+    non-public addresses the owner allows, such as ``192.168.1.10`` or ``127.0.0.1`` in tests;
+    they are the only way a non-public address is contacted, whatever the policy. The broker
+    appends to ``attempts`` and counts sent requests in ``requests_made``.
+    """
+
+    server: str
+    approved_hosts: frozenset[str] = frozenset()
+    approved_addresses: frozenset[IPNetwork | str] = frozenset()
+    policy: Policy = "allowlist"
+    max_requests: int = 32
+    secret_values: Mapping[str, str] = field(default_factory=dict, repr=False)
+    attempts: list[EgressAttempt] = field(default_factory=list)
+    requests_made: int = 0
+    attempts_dropped: int = 0  # attempts beyond the recording cap, counted but not kept
+    host_rules: frozenset[tuple[str, int | None]] = field(init=False, repr=False)
+    networks: frozenset[IPNetwork] = field(init=False, repr=False)
+    redactor: Redactor = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.policy not in ("allowlist", "public_internet"):
+            raise InvalidInput(f"unknown egress policy {self.policy!r}")
+        try:
+            self.host_rules = frozenset(parse_host_rule(entry) for entry in self.approved_hosts)
+            self.networks = parse_networks(self.approved_addresses)
+        except AddressError as exc:
+            raise InvalidInput(str(exc)) from exc
+        self.redactor = Redactor(self.secret_values)
+
+    def allows(self, target: Target) -> bool:
+        """True when this server may talk to the target's host and port."""
+        if (target.host.name, target.port) in self.host_rules:
+            return True
+        if target.port != target.default_port:
+            return False
+        return self.policy == "public_internet" or (target.host.name, None) in self.host_rules
+
+
+class _Refused(Exception):
+    """A policy refusal; the tool sees ``refused: <why>``."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
+
+
+class _Failed(Exception):
+    """The request was allowed but did not produce a response; ``message`` is for the tool."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EgressBroker:
+    """Performs tool HTTP requests under a grant. One per app, shared by every call.
+
+    The default transport keeps no idle connections: with IP pinning httpcore's pool is keyed by
+    IP, and a kept-alive TLS connection verified for one hostname must never carry a request for
+    another hostname that resolves to the same address. It ignores proxy and SSL environment
+    variables, which would defeat pinning.
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        resolver: Resolver | None = None,
+        max_response_bytes: int,
+        timeout_seconds: float,
+        max_redirects: int = 5,
+    ) -> None:
+        self._owns_transport = transport is None
+        self._transport = transport or httpx.AsyncHTTPTransport(
+            retries=0, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0)
+        )
+        self._resolve = resolver or resolve_with_getaddrinfo
+        self._max_bytes = max_response_bytes
+        self._timeout = timeout_seconds
+        self._max_redirects = max_redirects
+        self._closed = False
+
+    async def aclose(self) -> None:
+        """Close the transport if the broker created it; later calls get an error response."""
+        self._closed = True
+        if self._owns_transport:
+            await self._transport.aclose()
+
+    async def __call__(self, request: HttpRequest, grant: EgressGrant) -> HttpResponse:
+        """Perform ``request`` for the call holding ``grant``; refusals come back as ``error``."""
+        if self._closed:
+            return HttpResponse(error="the network broker is shutting down; try again later")
+        timeout = self._timeout
+        if request.timeout is not None and 0 < request.timeout < timeout:
+            timeout = request.timeout
+        try:
+            with anyio.fail_after(timeout):
+                return await self._exchange(request, grant, timeout)
+        except TimeoutError:
+            return HttpResponse(error=f"timeout: no complete response within {timeout:g} seconds")
+        except Exception:  # noqa: BLE001 - a bug here must not kill the pool; logged below, redacted
+            # The traceback may quote URLs or headers, so it is logged as redacted text.
+            trace = grant.redactor.redact(traceback.format_exc())
+            logger.error("egress broker failed unexpectedly\n%s", trace, extra={"server": grant.server})
+            return HttpResponse(error="the HTTP request failed inside mcpbox (not the tool's fault)")
+
+    async def _exchange(self, request: HttpRequest, grant: EgressGrant, seconds: float) -> HttpResponse:
+        method, url, body = request.method.upper(), request.url, request.body
+        headers: list[tuple[str, str]] = []
+        previous: Target | None = None
+        for hop in range(self._max_redirects + 1):
+            started = time.monotonic()
+            try:
+                target = self._check(method, url, grant, previous)
+                if hop == 0:
+                    headers = _tool_headers(request.headers, target)
+                addresses = await self._resolve_checked(target, grant)
+            except _Refused as refusal:
+                self._record(grant, method, url, started, refused_why=refusal.why)
+                return HttpResponse(error=f"refused: {refusal.why}")
+            except _Failed as failure:
+                self._record(grant, method, url, started, error=failure.message)
+                return HttpResponse(error=failure.message)
+            address: IPAddress | None = None
+            try:
+                response, address = await self._send(method, target, headers, body, addresses, seconds)
+                try:
+                    follow = _redirect(method, response, target, headers, body)
+                    data = b"" if follow else await _read_body(response, method, target, self._max_bytes)
+                finally:
+                    with anyio.CancelScope(shield=True):  # release the connection even when cancelled
+                        await response.aclose()
+            except _Failed as failure:
+                self._record(grant, method, target, started, address, error=failure.message)
+                return HttpResponse(error=failure.message)
+            except BaseException as exc:  # the overall deadline cancels us: record, then re-raise
+                cancelled = isinstance(exc, anyio.get_cancelled_exc_class() | TimeoutError)
+                why = "timeout" if cancelled else "internal error"
+                self._record(grant, method, target, started, address, error=why)
+                raise
+            self._record(grant, method, target, started, address, response.status_code, len(data))
+            if follow is None:
+                kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _NOT_RETURNED]
+                return HttpResponse(response.status_code, kept, data, url=target.display_url)
+            method, url, headers, body = follow
+            previous = target
+        why = f"too many redirects (more than {self._max_redirects})"
+        self._record(grant, method, url, time.monotonic(), error=why)
+        return HttpResponse(error=why)
+
+    def _check(self, method: str, url: str, grant: EgressGrant, previous: Target | None) -> Target:
+        if grant.requests_made >= grant.max_requests:
+            raise _Refused(f"this call already made {grant.max_requests} HTTP requests, its limit")
+        if method not in METHODS:
+            raise _Refused(
+                f"HTTP method {method[:16]!r} is not allowed; use one of {', '.join(sorted(METHODS))}"
+            )
+        try:
+            target = split_url(url)
+        except AddressError as exc:
+            raise _Refused(str(exc)) from exc
+        if previous is not None and previous.scheme == "https" and target.scheme == "http":
+            raise _Refused(f"a redirect from https to plain http ({target.authority}) is not followed")
+        if not grant.allows(target):
+            shown = target.host.name if target.port == target.default_port else target.authority
+            raise _Refused(f"host {shown!r} is not approved for server {grant.server!r}; {ASK_FOR_ACCESS}")
+        # Counted before the first await, so concurrent requests of one call cannot overshoot.
+        grant.requests_made += 1
+        return target
+
+    async def _resolve_checked(self, target: Target, grant: EgressGrant) -> list[IPAddress]:
+        host = target.host
+        if host.ip is not None:
+            addresses = [host.ip]
+        else:
+            try:
+                addresses = list(await self._resolve(host.name, target.port))
+            except (OSError, UnicodeError, ValueError) as exc:
+                raise _Failed(f"could not resolve host {host.name!r}") from exc
+            if not addresses:
+                raise _Failed(f"could not resolve host {host.name!r}")
+        # Every answer is checked, not only the one we will use: a rebinding name that mixes a
+        # public and a private answer is refused outright.
+        for address in addresses:
+            why = check_address(address, grant.networks)
+            if why is not None:
+                shown = host.name if host.ip is not None else f"{host.name} ({address})"
+                raise _Refused(f"address {shown!r} is {why}; {ASK_FOR_ACCESS}")
+        return addresses
+
+    async def _send(
+        self,
+        method: str,
+        target: Target,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        addresses: list[IPAddress],
+        seconds: float,
+    ) -> tuple[httpx.Response, IPAddress]:
+        extensions: dict[str, object] = {
+            "timeout": dict.fromkeys(("connect", "read", "write", "pool"), seconds)
+        }
+        if target.host.ip is None:
+            extensions["sni_hostname"] = target.host.name  # also the name the certificate must match
+        sent = [*headers, ("Host", target.authority), ("Accept-Encoding", "gzip, deflate")]
+        failure = _Failed(f"could not connect to {target.authority!r}")
+        for address in addresses[:_MAX_ADDRESSES_TRIED]:
+            try:
+                pinned = httpx.Request(
+                    method, target.pinned_url(address), headers=sent, content=body, extensions=extensions
+                )
+            except httpx.InvalidURL as exc:
+                raise _Failed(f"the URL path {target.path[:80]!r} is not valid") from exc
+            try:
+                return await self._transport.handle_async_request(pinned), address
+            except httpx.ConnectError as exc:  # try the next address, e.g. IPv6 without a route
+                failure = _connect_failure(target, exc)
+            except httpx.TimeoutException as exc:
+                raise TimeoutError from exc
+            except httpx.HTTPError as exc:
+                raise _Failed(f"the connection to {target.authority!r} failed") from exc
+        raise failure
+
+    def _record(
+        self,
+        grant: EgressGrant,
+        method: str,
+        where: Target | str,
+        started: float,
+        address: IPAddress | None = None,
+        status: int | None = None,
+        size: int = 0,
+        *,
+        refused_why: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        if len(grant.attempts) >= _MAX_RECORDED:
+            grant.attempts_dropped += 1  # a tool looping on refusals must not grow the log forever
+            return
+        scheme, host, port, path = where.parts() if isinstance(where, Target) else _loose_parts(where)
+        redact = grant.redactor.redact
+        attempt = EgressAttempt(
+            method=redact(method[:16]),
+            scheme=scheme,
+            host=redact(host),
+            port=port,
+            path=redact(path),
+            address=str(address) if address is not None else None,
+            status=status,
+            bytes=size,
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            refused_why=redact(refused_why) if refused_why else None,
+            error=redact(error) if error else None,
+        )
+        grant.attempts.append(attempt)
+
+
+def _tool_headers(headers: Sequence[tuple[str, str]], target: Target) -> list[tuple[str, str]]:
+    """The tool's headers minus hop-by-hop ones; a ``Host`` naming another host is refused."""
+    dropped = set(_HOP_BY_HOP)
+    for name, value in headers:
+        if name.lower() == "connection":
+            dropped |= {token.strip().lower() for token in value.split(",")}
+    kept: list[tuple[str, str]] = []
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
+            raise _Refused(f"invalid HTTP header {name[:40]!r}")
+        lower = name.lower()
+        if lower == "host" and not _same_authority(value, target):
+            raise _Refused("the Host header must match the URL's host; put the host you want in the URL")
+        if lower not in dropped:
+            kept.append((name, value))
+    return kept
+
+
+def _same_authority(value: str, target: Target) -> bool:
+    try:
+        named = split_url(f"{target.scheme}://{value.strip()}/")
+    except AddressError:
+        return False
+    return (named.host.name, named.port) == (target.host.name, target.port)
+
+
+def _redirect(
+    method: str, response: httpx.Response, target: Target, headers: list[tuple[str, str]], body: bytes
+) -> tuple[str, str, list[tuple[str, str]], bytes] | None:
+    """The next hop (method, url, headers, body) when ``response`` is a redirect, else None."""
+    location = response.headers.get("location")
+    if response.status_code not in _REDIRECTS or not location:
+        return None
+    try:
+        url = urljoin(target.display_url, location.strip())
+    except ValueError:  # urllib refuses some malformed URLs; split_url then refuses it properly
+        url = location
+    if (response.status_code == 303 and method != "HEAD") or (
+        response.status_code in (301, 302) and method == "POST"
+    ):
+        method, body = "GET", b""
+        headers = [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-encoding")]
+    try:
+        same_origin = split_url(url).parts()[:3] == target.parts()[:3]
+    except AddressError:
+        same_origin = False  # refused at the next hop anyway
+    if not same_origin:  # credentials meant for one origin never follow a redirect to another
+        headers = [(k, v) for k, v in headers if k.lower() not in _CREDENTIALS]
+    return method, url, headers, body
+
+
+async def _read_body(response: httpx.Response, method: str, target: Target, limit: int) -> bytes:
+    """Stream the body, decoding gzip/deflate, and stop as soon as it passes ``limit`` bytes."""
+    too_large = _Failed(f"response larger than {limit} bytes")
+    if method == "HEAD":
+        return b""
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
+        raise _Failed(f"the response uses content-encoding {encoding[:40]!r}, which mcpbox cannot decode")
+    # wbits | 32 accepts both gzip and zlib framing; max_length bounds each step (no zip bombs).
+    decoder = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding not in ("", "identity") else None
+    chunks: list[bytes] = []
+    raw = size = 0
+    try:
+        # The transport's raw stream, not aiter_raw(): a response built from bytes counts as
+        # already read for aiter_raw, yet its stream still yields the bytes.
+        stream = response.stream
+        if not isinstance(stream, httpx.AsyncByteStream):
+            raise _Failed(f"the connection to {target.authority!r} failed while reading the response")
+        async for chunk in stream:
+            raw += len(chunk)
+            piece = decoder.decompress(chunk, limit - size + 1) if decoder else chunk
+            size += len(piece)
+            if raw > limit or size > limit or (decoder and decoder.unconsumed_tail):
+                raise too_large
+            chunks.append(piece)
+        if decoder:
+            tail = decoder.flush(limit - size + 1)
+            size += len(tail)
+            if size > limit:
+                raise too_large
+            chunks.append(tail)
+    except zlib.error as exc:
+        raise _Failed(f"the response from {target.authority!r} could not be decompressed") from exc
+    except httpx.TimeoutException as exc:
+        raise TimeoutError from exc
+    except httpx.HTTPError as exc:
+        raise _Failed(f"the connection to {target.authority!r} failed while reading the response") from exc
+    return b"".join(chunks)
+
+
+def _connect_failure(target: Target, exc: BaseException) -> _Failed:
+    cause: BaseException | None = exc
+    for _ in range(16):  # exception chains can be cyclic
+        if cause is None:
+            break
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return _Failed(f"the TLS certificate of {target.host.name!r} could not be verified")
+        if isinstance(cause, ssl.SSLError):
+            return _Failed(f"the TLS handshake with {target.authority!r} failed")
+        cause = cause.__cause__ or cause.__context__
+    return _Failed(f"could not connect to {target.authority!r}")
+
+
+def _loose_parts(url: str) -> tuple[str, str, int, str]:
+    """Best-effort scheme/host/port/path of a URL for the record, never including the query."""
+    try:
+        return split_url(url).parts()
+    except AddressError:
+        scheme, _, rest = url.partition(":")
+        authority, slash, tail = rest.removeprefix("//").partition("/")
+        authority = authority.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+        path = (slash + tail).split("?", 1)[0].split("#", 1)[0]
+        return scheme.lower()[:16], authority[:255], 0, path[:1024]
