@@ -24,6 +24,7 @@ from mcpbox.config import Config
 from mcpbox.crypto.keyring import Keyring
 from mcpbox.db import migrate, setting_store, setup_token_store
 from mcpbox.db.engine import Database, open_database
+from mcpbox.db.key_rotation import open_keyring
 from mcpbox.errors import StartupError
 from mcpbox.management.catalog import Caller, ToolCatalog
 from mcpbox.management.context import ManagementContext
@@ -100,11 +101,11 @@ def prepare_data_dir(config: Config) -> None:
 async def open_app_state(config: Config) -> AsyncIterator[AppState]:
     """Open every resource in dependency order; close in reverse on exit."""
     prepare_data_dir(config)
-    keyring = Keyring.load_or_create(config.key_file)
-    await anyio.to_thread.run_sync(migrate.upgrade_if_needed, config)
+    await migrate.upgrade_if_needed_async(config)
     async with AsyncExitStack() as stack:
         database = await open_database(config)
         stack.push_async_callback(database.close)
+        keyring = await open_keyring(config, database)
         recorder = ActivityRecorder(
             database,
             flush_seconds=config.activity_flush_seconds,

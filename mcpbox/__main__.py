@@ -1,0 +1,5 @@
+"""``python -m mcpbox`` is the ``mcpbox`` command."""
+
+from mcpbox.cli import main
+
+main()
