@@ -125,9 +125,9 @@ def print_banner(state: AppState) -> None:
 @click.option("--token", envvar="MCPBOX_TOKEN", help="Bearer token for the gateway (also MCPBOX_TOKEN).")
 def stdio(url: str, token: str | None) -> None:
     """Bridge MCP over stdin/stdout to a running gateway (for stdio-only clients)."""
-    from mcpbox.stdio_bridge import main as bridge_main
+    from mcpbox.stdio_bridge import run as run_bridge
 
-    sys.exit(bridge_main(url=url, token=token))
+    sys.exit(run_bridge(url, token))
 
 
 @main.command()

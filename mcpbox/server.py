@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable
@@ -47,9 +48,9 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _hypercorn_config(config: Config, sock: socket.socket) -> HypercornConfig:
+def _hypercorn_config(config: Config, fd: int) -> HypercornConfig:
     hc = HypercornConfig()
-    hc.bind = [f"fd://{sock.fileno()}"]
+    hc.bind = [f"fd://{fd}"]
     hc.errorlog = logging.getLogger("hypercorn.error")
     hc.accesslog = logging.getLogger("hypercorn.access") if config.access_log else None
     hc.graceful_timeout = SHUTDOWN_DEADLINE_SECONDS
@@ -68,12 +69,17 @@ async def serve(config: Config, *, on_ready: OnReady | None = None,
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+    # hypercorn owns (and closes) the descriptor it is given; ours is closed only if it never got it.
+    fd = sock.detach()
+    handed_over = False
     try:
         async with open_app_state(config) as state:
             app = create_app(config, state=state, on_ready=on_ready)
-            await hypercorn_serve(app, _hypercorn_config(config, sock), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+            handed_over = True
+            await hypercorn_serve(app, _hypercorn_config(config, fd), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
     finally:
-        sock.close()
+        if not handed_over:
+            os.close(fd)
 
 
 def run(config: Config, *, on_ready: OnReady | None = None, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None) -> None:
