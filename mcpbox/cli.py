@@ -51,10 +51,17 @@ def load_config(overrides: Mapping[str, object], config_file: Path | None) -> Co
 
 def common_options(func: F) -> F:
     """Options every command that touches the data dir accepts."""
-    func = click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-                        help="TOML config file (also MCPBOX_CONFIG).")(func)
-    func = click.option("--data-dir", type=click.Path(path_type=Path, file_okay=False),
-                        help="Data directory (also MCPBOX_DATA_DIR; default ~/.local/share/mcpbox).")(func)
+    func = click.option(
+        "--config",
+        "config_file",
+        type=click.Path(path_type=Path, dir_okay=False),
+        help="TOML config file (also MCPBOX_CONFIG).",
+    )(func)
+    func = click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        help="Data directory (also MCPBOX_DATA_DIR; default ~/.local/share/mcpbox).",
+    )(func)
     return func
 
 
@@ -68,19 +75,29 @@ def main() -> None:
 @common_options
 @click.option("--host", help="Bind address (also MCPBOX_HOST; default 127.0.0.1).")
 @click.option("--port", type=int, help="TCP port (also MCPBOX_PORT; default 8000).")
-@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
-              help="Log level (also MCPBOX_LOG_LEVEL).")
-def serve(config_file: Path | None, data_dir: Path | None, host: str | None, port: int | None,
-          log_level: str | None) -> None:
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    help="Log level (also MCPBOX_LOG_LEVEL).",
+)
+def serve(
+    config_file: Path | None, data_dir: Path | None, host: str | None, port: int | None, log_level: str | None
+) -> None:
     """Run the MCP gateway (/mcp), health and metrics on one port."""
-    config = load_config({"host": host, "port": port, "data_dir": data_dir, "log_level": log_level},
-                         config_file)
+    config = load_config(
+        {"host": host, "port": port, "data_dir": data_dir, "log_level": log_level}, config_file
+    )
+    from mcpbox.app import create_app
     from mcpbox.observability.logging import configure_logging
     from mcpbox.server import run
 
     configure_logging(config.log_level, access_log=config.access_log)
     try:
-        run(config, on_ready=print_banner, loop_factory=_loop_factory())
+        run(
+            config,
+            lambda state: create_app(config, state=state, on_ready=print_banner),
+            loop_factory=_loop_factory(),
+        )
     except STARTUP_ERRORS as exc:
         fail(str(exc), EXIT_STARTUP_FAILURE)
     except MCPBoxError as exc:
@@ -120,8 +137,13 @@ def print_banner(state: AppState) -> None:
 
 
 @main.command()
-@click.option("--url", envvar="MCPBOX_URL", default="http://127.0.0.1:8000/mcp", show_default=True,
-              help="URL of the running gateway (also MCPBOX_URL).")
+@click.option(
+    "--url",
+    envvar="MCPBOX_URL",
+    default="http://127.0.0.1:8000/mcp",
+    show_default=True,
+    help="URL of the running gateway (also MCPBOX_URL).",
+)
 @click.option("--token", envvar="MCPBOX_TOKEN", help="Bearer token for the gateway (also MCPBOX_TOKEN).")
 def stdio(url: str, token: str | None) -> None:
     """Bridge MCP over stdin/stdout to a running gateway (for stdio-only clients)."""

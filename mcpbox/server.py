@@ -17,11 +17,11 @@ from collections.abc import Callable
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
+from starlette.types import ASGIApp
 
-from mcpbox.app import OnReady, create_app
 from mcpbox.config import Config
 from mcpbox.errors import StartupError
-from mcpbox.state import open_app_state
+from mcpbox.state import AppState, open_app_state
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_DEADLINE_SECONDS = 10.0
@@ -60,9 +60,21 @@ def _hypercorn_config(config: Config, fd: int) -> HypercornConfig:
     return hc
 
 
-async def serve(config: Config, *, on_ready: OnReady | None = None,
-                sock: socket.socket | None = None, install_signal_handlers: bool = True) -> None:
-    """Serve until SIGINT/SIGTERM; raise StartupError if startup fails."""
+AppFactory = Callable[[AppState], ASGIApp]
+
+
+async def serve(
+    config: Config,
+    build_app: AppFactory,
+    *,
+    sock: socket.socket | None = None,
+    install_signal_handlers: bool = True,
+) -> None:
+    """Open the state, then serve ``build_app(state)`` until SIGINT/SIGTERM.
+
+    Startup failures (database, key file, migrations) raise before hypercorn starts, so the CLI
+    can report them in one line.
+    """
     sock = sock or bind_socket(config.host, config.port)
     stop = asyncio.Event()
     if install_signal_handlers:
@@ -74,7 +86,7 @@ async def serve(config: Config, *, on_ready: OnReady | None = None,
     handed_over = False
     try:
         async with open_app_state(config) as state:
-            app = create_app(config, state=state, on_ready=on_ready)
+            app = build_app(state)
             handed_over = True
             await hypercorn_serve(app, _hypercorn_config(config, fd), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
     finally:
@@ -82,11 +94,13 @@ async def serve(config: Config, *, on_ready: OnReady | None = None,
             os.close(fd)
 
 
-def run(config: Config, *, on_ready: OnReady | None = None, loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None) -> None:
-    """Blocking entry point for ``mcpbox serve``: binds, then runs the event loop."""
+def run(
+    config: Config,
+    build_app: AppFactory,
+    *,
+    loop_factory: Callable[[], asyncio.AbstractEventLoop] | None = None,
+) -> None:
+    """Blocking entry point for ``mcpbox serve``: binds first, then runs the event loop."""
     sock = bind_socket(config.host, config.port)
-    if loop_factory is None:
-        asyncio.run(serve(config, on_ready=on_ready, sock=sock))
-    else:
-        with asyncio.Runner(loop_factory=loop_factory) as runner:
-            runner.run(serve(config, on_ready=on_ready, sock=sock))
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(serve(config, build_app, sock=sock))

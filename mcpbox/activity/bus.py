@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 from enum import StrEnum
 
 import anyio
-from anyio.abc import ObjectReceiveStream, ObjectSendStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ class ChangeBus:
     """Fan-out of change signals to subscribers, coalescing per subscriber."""
 
     def __init__(self) -> None:
-        self._subscribers: set[ObjectSendStream[Change]] = set()
+        self._subscribers: set[MemoryObjectSendStream[Change]] = set()
 
     @property
     def subscriber_count(self) -> int:
@@ -42,7 +42,7 @@ class ChangeBus:
                 self._subscribers.discard(send)
 
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[ObjectReceiveStream[Change]]:
+    async def subscribe(self) -> AsyncIterator[MemoryObjectReceiveStream[Change]]:
         send, receive = anyio.create_memory_object_stream[Change](max_buffer_size=1)
         self._subscribers.add(send)
         try:

@@ -9,7 +9,7 @@ into an MCP result: JSON text plus ``structuredContent``, never a Python repr.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,7 +86,7 @@ class ManagementRegistry:
     def find(self, name: str) -> ManagementTool | None:
         return self._tools.get(name)
 
-    def __iter__(self) -> Iterable[ManagementTool]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[ManagementTool]:
         return iter(self._tools.values())
 
     @property

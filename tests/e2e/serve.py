@@ -65,7 +65,7 @@ def wait_ready(proc: ServeProcess, timeout: float = READY_TIMEOUT_SECONDS) -> No
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.process.poll() is not None:
-            out, err = proc.process.communicate(timeout=5)
+            _out, err = proc.process.communicate(timeout=5)
             raise RuntimeError(f"mcpbox serve exited with {proc.process.returncode}: {err[-2000:]}")
         try:
             if httpx.get(proc.base_url + "/health", timeout=1.0).status_code == 200:
@@ -78,7 +78,9 @@ def wait_ready(proc: ServeProcess, timeout: float = READY_TIMEOUT_SECONDS) -> No
 
 
 @contextmanager
-def running_mcpbox(data_dir: Path, *, env: Mapping[str, str] | None = None, port: int | None = None) -> Iterator[ServeProcess]:
+def running_mcpbox(
+    data_dir: Path, *, env: Mapping[str, str] | None = None, port: int | None = None
+) -> Iterator[ServeProcess]:
     port = port or free_port()
     process = subprocess.Popen(
         mcpbox_command("serve", "--host", "127.0.0.1", "--port", str(port)),

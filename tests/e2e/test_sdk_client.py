@@ -63,25 +63,34 @@ async def test_legacy_session_lists_and_calls_every_management_tool_and_gets_lis
             assert tools[name].annotations is not None
             assert tools[name].input_schema["type"] == "object"
 
-        created = structured(await client.call_tool("mcpbox_create_server", {"name": "lab", "description": "x"}))
-        assert created["name"] == "lab" and created["status"] == "running"
+        created = structured(
+            await client.call_tool("mcpbox_create_server", {"name": "lab", "description": "x"})
+        )
+        assert created["name"] == "lab"
+        assert created["status"] == "running"
         assert structured(await client.call_tool("mcpbox_get_server", {"name": "lab"}))["secret_count"] == 0
         listing = structured(await client.call_tool("mcpbox_list_servers", {"page_size": 10}))
         assert [s["name"] for s in listing["servers"]] == ["lab"]
-        secret = structured(await client.call_tool("mcpbox_create_server_secret", {"server": "lab", "key": "API_KEY"}))
+        secret = structured(
+            await client.call_tool("mcpbox_create_server_secret", {"server": "lab", "key": "API_KEY"})
+        )
         assert secret["has_value"] is False
         secrets = structured(await client.call_tool("mcpbox_list_server_secrets", {"server": "lab"}))
         assert secrets["secrets"][0]["key"] == "API_KEY"
         assert "value" not in secrets["secrets"][0]
 
         await anyio.sleep(0.2)  # the client opens its GET stream after `initialized`
-        assert structured(await client.call_tool("mcpbox_stop_server", {"name": "lab"}))["status"] == "stopped"
+        assert (
+            structured(await client.call_tool("mcpbox_stop_server", {"name": "lab"}))["status"] == "stopped"
+        )
         with anyio.fail_after(10):
             await changed.wait()
-        assert structured(await client.call_tool("mcpbox_start_server", {"name": "lab"}))["status"] == "running"
-        assert structured(await client.call_tool("mcpbox_delete_server", {"name": "lab", "confirm": True})) == {
-            "deleted": "lab"
-        }
+        assert (
+            structured(await client.call_tool("mcpbox_start_server", {"name": "lab"}))["status"] == "running"
+        )
+        assert structured(
+            await client.call_tool("mcpbox_delete_server", {"name": "lab", "confirm": True})
+        ) == {"deleted": "lab"}
 
         missing = await client.call_tool("mcpbox_get_server", {"name": "lab"})
         assert missing.is_error is True
@@ -109,7 +118,11 @@ async def test_every_handshake_version_negotiates(mcpbox_server: ServeProcess, t
                 "jsonrpc": "2.0",
                 "id": 0,
                 "method": "initialize",
-                "params": {"protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+                "params": {
+                    "protocolVersion": version,
+                    "capabilities": {},
+                    "clientInfo": {"name": "t", "version": "1"},
+                },
             }
             response = await http.post(mcpbox_server.mcp_url, json=body, headers=headers)
             assert response.status_code == 200
