@@ -31,6 +31,8 @@ from mcpbox.management.context import ManagementContext
 from mcpbox.management.registry import ManagementCatalog
 from mcpbox.management.tools import build_registry
 from mcpbox.observability.server_metrics import ServerMetrics
+from mcpbox.tools.snapshot import CatalogCache
+from mcpbox.tools.watcher import CatalogWatcher
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +48,8 @@ class AppState:
     bus: ChangeBus
     metrics: ServerMetrics
     catalog: ToolCatalog
+    catalog_cache: CatalogCache
+    watcher: CatalogWatcher
     started_at: float = field(default_factory=time.time)
     setup_token: str | None = None  # plaintext only in memory, for the one banner that shows it
 
@@ -72,7 +76,8 @@ class AppState:
             config=self.config,
             database=self.database,
             keyring=self.keyring,
-            bus=self.bus,
+            catalog=self.catalog_cache,
+            catalog_changed=self.watcher.local_change,
             record=self.observe,
         )
 
@@ -118,6 +123,10 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
         stack.push_async_callback(_close_recorder, recorder, task_group)
         metrics = ServerMetrics.create()
         bus = ChangeBus()
+        catalog_cache = CatalogCache(database)
+        watcher = CatalogWatcher(database, catalog_cache, bus)
+        await watcher.check()  # baseline fingerprint, so the first real change is noticed
+        task_group.start_soon(watcher.run)
         state = AppState(
             config=config,
             database=database,
@@ -125,11 +134,19 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
             recorder=recorder,
             bus=bus,
             metrics=metrics,
-            catalog=ManagementCatalog(build_registry(), lambda caller: state.management_context(caller),
-                                      lambda: state.remote_tool_editing_allowed()),
+            catalog_cache=catalog_cache,
+            watcher=watcher,
+            catalog=ManagementCatalog(
+                build_registry(),
+                lambda caller: state.management_context(caller),
+                lambda: state.remote_tool_editing_allowed(),
+            ),
         )
-        metrics.registry.gauge("mcpbox_activity_dropped_total", "Activity events dropped (queue full).",
-                               lambda: float(recorder.dropped))
+        metrics.registry.gauge(
+            "mcpbox_activity_dropped_total",
+            "Activity events dropped (queue full).",
+            lambda: float(recorder.dropped),
+        )
         state.setup_token = await setup_token_store.issue_setup_token(
             database, ttl_seconds=config.setup_token_ttl_seconds
         )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mcpbox.activity.bus import ChangeBus
 from mcpbox.activity.events import ActivityEvent
 from mcpbox.config import Config
 from mcpbox.crypto.keyring import Keyring
 from mcpbox.db.engine import Database
 from mcpbox.management.catalog import Caller
+from mcpbox.tools.snapshot import CatalogCache
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +19,8 @@ class ManagementContext:
     config: Config
     database: Database
     keyring: Keyring
-    bus: ChangeBus
+    catalog: CatalogCache
+    catalog_changed: Callable[[], None]  # call after any write that may change the tool list
     record: Callable[[ActivityEvent], None]
 
     def page_size(self, requested: int | None, default: int = 20) -> int:

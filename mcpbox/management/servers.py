@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mcpbox.activity.bus import Change
 from mcpbox.activity.events import ActivityEvent
 from mcpbox.db import secret_store, server_store
 from mcpbox.db.models import Server
-from mcpbox.errors import Conflict
+from mcpbox.errors import Conflict, NotFound
 from mcpbox.management.context import ManagementContext
 from mcpbox.management.registry import ManagementTool, management_tool
 
@@ -67,7 +66,9 @@ def server_json(server: Server, *, secret_count: int | None = None) -> dict[str,
 async def list_servers(ctx: ManagementContext, args: dict[str, Any]) -> object:
     size = ctx.page_size(args.get("page_size"))
     page = args["page"]
-    rows, total = await server_store.list_servers(ctx.database, offset=(page - 1) * size, limit=size)
+    servers = (await ctx.catalog.get()).servers
+    total = len(servers)
+    rows = servers[(page - 1) * size : page * size]
     return {
         "servers": [server_json(row) for row in rows],
         "page": page,
@@ -88,7 +89,9 @@ async def list_servers(ctx: ManagementContext, args: dict[str, Any]) -> object:
     idempotent=True,
 )
 async def get_server(ctx: ManagementContext, args: dict[str, Any]) -> object:
-    server = await server_store.get_server(ctx.database, args["name"])
+    server = (await ctx.catalog.get()).find_server(args["name"])
+    if server is None:
+        raise NotFound(f"no server named {args['name']!r}")
     secrets = await secret_store.list_secrets(ctx.database, server.name)
     return server_json(server, secret_count=len(secrets))
 
@@ -111,6 +114,7 @@ async def create_server(ctx: ManagementContext, args: dict[str, Any]) -> object:
     server = await server_store.create_server(
         ctx.database, name=args["name"], description=args["description"], created_by=ctx.caller.identity
     )
+    ctx.catalog_changed()
     ctx.record(ActivityEvent(name="server.created", actor=ctx.caller.identity, server=server.name))
     return server_json(server, secret_count=0)
 
@@ -133,8 +137,8 @@ async def delete_server(ctx: ManagementContext, args: dict[str, Any]) -> object:
     if args["confirm"] is not True:
         raise Conflict("not deleted: pass confirm=true to delete the server and everything in it")
     await server_store.delete_server(ctx.database, args["name"])
+    ctx.catalog_changed()
     ctx.record(ActivityEvent(name="server.deleted", actor=ctx.caller.identity, server=args["name"]))
-    ctx.bus.publish(Change.TOOLS)
     return {"deleted": args["name"]}
 
 
@@ -143,8 +147,8 @@ async def _transition(ctx: ManagementContext, name: str, expected: str, new: str
     if server.status == new:
         return server_json(server)  # already there: idempotent, no event
     updated = await server_store.set_server_status(ctx.database, name, expected=expected, new=new)
+    ctx.catalog_changed()
     ctx.record(ActivityEvent(name=event, actor=ctx.caller.identity, server=name))
-    ctx.bus.publish(Change.TOOLS)
     return server_json(updated)
 
 

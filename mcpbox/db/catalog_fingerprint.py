@@ -1,0 +1,24 @@
+"""A cheap fingerprint of everything that decides which tools exist and who may call them.
+
+Writers never have to remember to bump a counter: every write to these tables changes a row
+count or sets ``updated_at`` to now, so ``(count, max(updated_at))`` per table changes with it.
+The catalog watcher polls this to notice changes made by another process (``mcpbox approvals``
+on the CLI) and to invalidate in-memory snapshots; one indexed aggregate per table, on
+PostgreSQL the same query.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func
+from sqlmodel import select
+
+from mcpbox.db.engine import Database
+from mcpbox.db.models import Server
+
+Fingerprint = tuple[object, ...]
+
+
+async def catalog_fingerprint(db: Database) -> Fingerprint:
+    async with db.session() as session:
+        servers = (await session.exec(select(func.count(), func.max(Server.updated_at)))).one()
+    return tuple(servers)
