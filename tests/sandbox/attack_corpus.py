@@ -633,6 +633,17 @@ return 'ESCAPED' + str(json.dumps.data)
         header="import functools",
     ),
     _case(
+        "string_tricks",
+        "format_private_index",
+        "class M(dict):\n    pass\nm = M(_secret='x')\nreturn 'ESCAPED' + '{0[_secret]}'.format(m)",
+    ),
+    _case(
+        "builtins",
+        "print_capture_via_deepcopy_memo",
+        "memo = {}\ncopy.deepcopy(print, memo)\nreturn 'ESCAPED' + str([type(v).__name__ for v in memo.values()])",
+        header="import copy",
+    ),
+    _case(
         "introspection",
         "dunder_assignment_in_class_body",
         "class A:\n    __getattribute__ = lambda self, n: n\nreturn 'ESCAPED'",
@@ -754,6 +765,6 @@ UNRESTRICTED_ESCAPES: Final[frozenset[str]] = frozenset(
         "import_pickle", "metaclass_via_type", "typing_type_origin", "enum_functional_dunder",
         "make_dataclass_dunder_field", "coroutine_send_future_loop", "http_coroutine_send",
         "async_generator_asend_send", "anext_next_drives_generator", "singledispatch_annotation_eval",
-        "singledispatchmethod_annotation_eval",
+        "singledispatchmethod_annotation_eval", "format_private_index",
     }
 )  # fmt: skip

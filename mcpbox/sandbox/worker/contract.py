@@ -52,7 +52,12 @@ class _Unsupported(Exception):
 
 
 def check_structure(tree: ast.Module) -> list[Violation]:
-    """Exactly one top-level ``main``; only imports, definitions and constant assignments."""
+    """Exactly one top-level ``main``; only imports, definitions and constant assignments.
+
+    A "constant assignment" binds names (``X = ...``, ``A, B = ...``, ``X: int = ...``); its value
+    may be any expression (``PATTERN = re.compile(...)``), recomputed at the start of every call.
+    Loops, ``if``, ``try``, bare calls and ``print`` at the top level are refused.
+    """
     violations: list[Violation] = []
     mains = []
     for index, node in enumerate(tree.body):

@@ -7,6 +7,14 @@ thing that propagates, so the worker's wall-clock handling stays in charge.
 
 Every path (``mcpbox_test_code``, published tools, validation) goes through here; there is no
 second implementation of the policy.
+
+``prepare(..., policy=False)`` exists FOR TESTS ONLY: it drops the whole Python-level policy (plain
+``compile()``, real builtins, real imports) so the process-boundary tests can prove the OS layer
+holds alone. Nothing that serves real calls may pass it.
+
+While a call runs, ``sys.stdout`` is redirected to the call's capture (standard-library code that
+prints, such as ``calendar.prmonth``, must not reach the worker's real stdout); the worker must not
+use ``sys.stdout`` for anything else during a call.
 """
 
 from __future__ import annotations

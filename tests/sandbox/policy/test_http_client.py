@@ -75,3 +75,10 @@ async def main():
     outcome = run_source(source, transport=transport, limits=CallLimits(http_requests=2))
     assert outcome.result_json == "2"
     assert len(transport.requests) == 2
+
+
+def test_header_injection_is_refused(transport: FakeTransport) -> None:
+    source = "async def main():\n    await http.get('https://x.org/', headers={'X': 'a\\r\\nHost: evil'})\n"
+    outcome = run_source(source, transport=transport)
+    assert outcome.error == "ValueError: header names and values may not contain line breaks or NUL (line 2)"
+    assert transport.requests == []

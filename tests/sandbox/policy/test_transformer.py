@@ -220,3 +220,10 @@ def test_every_violation_is_reported_not_only_the_first() -> None:
     source = "import os\nimport sys\n\ndef main():\n    return (1).__class__, open('x')\n"
     lines = sorted({v.line for v in validate_source(source).violations})
     assert lines == [1, 2, 5]
+
+
+def test_pathologically_nested_code_is_a_violation_not_a_crash() -> None:
+    for body in ("+".join(["1"] * 20_000), "-" * 20_000 + "1"):
+        report = validate_source(f"def main():\n    return {body}\n")
+        assert not report.ok
+        assert "nested too deeply" in report.violations[0].message

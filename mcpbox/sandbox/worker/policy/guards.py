@@ -3,7 +3,10 @@
 The compiler (``transformer``) refuses ``_`` names it can see; these guards refuse the ones it
 cannot: names built at run time (``getattr(x, "_" + "_class__")``), attribute traversal inside
 ``str.format`` fields, and the introspection attributes of frames, code objects, generators,
-coroutines and tracebacks, which are the classic ways out of a Python sandbox.
+coroutines and tracebacks, which are the classic ways out of a Python sandbox. Coroutines may
+only be awaited, never driven by hand (``send``/``throw``, or iterating an async generator's
+``asend`` awaitable): what a coroutine yields is an event-loop future, and ``future.get_loop()``
+is the loop itself.
 
 Writes are the other half. Module-level state of the standard library survives between calls in a
 warm worker, so tool code may only set attributes on objects it created itself (instances of its own
@@ -84,7 +87,12 @@ class SafeFormatter(string.Formatter):
             raise ValueError("'{.name}' and '{[key]}' need an explicit index in mcpbox tools: '{0.name}'")
         obj = self.get_value(first, args, kwargs)
         for is_attribute, key in rest:
-            obj = guarded_getattr(obj, key) if is_attribute else obj[key]
+            if is_attribute:
+                obj = guarded_getattr(obj, key)
+            elif isinstance(key, str) and key.startswith("_"):
+                raise PolicyError(f'format field index "{key}" is not allowed: it starts with "_"')
+            else:
+                obj = obj[key]
         return obj, first
 
 

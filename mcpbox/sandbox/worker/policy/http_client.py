@@ -131,6 +131,8 @@ def _header_pairs(headers: Any) -> list[tuple[str, str]]:
     for name, value in pairs:
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError("header names and values must be strings")
+        if any(char in name or char in value for char in "\r\n\0"):
+            raise ValueError("header names and values may not contain line breaks or NUL")
         result.append((name, value))
     return result
 

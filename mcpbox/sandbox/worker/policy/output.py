@@ -8,7 +8,7 @@ dropped and flagged rather than failing the call: a chatty tool should still ret
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from mcpbox.sandbox.worker.policy.guards import guarded_getattr
 
@@ -70,6 +70,10 @@ class _Printer:
     def __call__(self) -> str:
         # The ``printed`` name: what this call has printed so far.
         return self._capture.getvalue()
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        # copy.deepcopy(print, memo) would otherwise leave the capture's own state in the memo.
+        raise TypeError("print cannot be copied")
 
 
 def make_print_factory(capture: OutputCapture) -> Any:

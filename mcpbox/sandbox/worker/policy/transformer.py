@@ -220,12 +220,16 @@ def compile_tool(source: str, allowed_modules: frozenset[str]) -> CompiledTool:
     try:
         original = ast.parse(source, TOOL_FILENAME, "exec")
         tree = ast.parse(source, TOOL_FILENAME, "exec")
+        transformer = ToolTransformer(allowed_modules)
+        transformer.visit(tree)
+        violations = sorted(set(transformer.violations), key=lambda v: (v.line, v.column, v.message))
+        if violations:
+            return CompiledTool(None, original, violations)
+        return CompiledTool(compile(tree, TOOL_FILENAME, "exec", dont_inherit=True), original, [])
     except SyntaxError as exc:
         message = f"syntax error: {exc.msg}"
         return CompiledTool(None, None, [Violation(exc.lineno or 0, exc.offset or 0, message)])
-    transformer = ToolTransformer(allowed_modules)
-    transformer.visit(tree)
-    violations = sorted(set(transformer.violations), key=lambda v: (v.line, v.column, v.message))
-    if violations:
-        return CompiledTool(None, original, violations)
-    return CompiledTool(compile(tree, TOOL_FILENAME, "exec", dont_inherit=True), original, [])
+    except (RecursionError, MemoryError):
+        # Hostile input can nest expressions deep enough to exhaust the parser or the compiler.
+        message = "the code is nested too deeply to compile; split long expressions into statements"
+        return CompiledTool(None, None, [Violation(1, 1, message)])
