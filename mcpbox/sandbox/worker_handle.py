@@ -18,7 +18,7 @@ import socket
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from mcpbox.errors import LimitExceeded, SandboxError
 from mcpbox.sandbox.call_limits import SandboxLimits
@@ -171,8 +171,8 @@ class ChannelProtocol(asyncio.Protocol):
         self.error: Exception | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports implement asyncio.Transport without subclassing it: no isinstance.
+        self.transport = cast(asyncio.Transport, transport)
 
     def data_received(self, data: bytes) -> None:
         try:
