@@ -32,7 +32,9 @@ class _GatewayRoute:
         await gateway(scope, receive, send)
 
 
-def create_app(config: Config, *, state: AppState | None = None, on_ready: OnReady | None = None) -> Starlette:
+def create_app(
+    config: Config, *, state: AppState | None = None, on_ready: OnReady | None = None
+) -> Starlette:
     """Build the app. With ``state`` given (``mcpbox serve``), the caller owns it: startup
     failures then surface before hypercorn starts, as one clear error instead of a lifespan trace.
     Without it (tests), the lifespan opens and closes the state itself."""
@@ -60,12 +62,12 @@ def create_app(config: Config, *, state: AppState | None = None, on_ready: OnRea
 
 
 @asynccontextmanager
-async def _serving(app: Starlette, config: Config, state: AppState, on_ready: OnReady | None) -> AsyncIterator[None]:
+async def _serving(
+    app: Starlette, config: Config, state: AppState, on_ready: OnReady | None
+) -> AsyncIterator[None]:
     """Build the gateway over an open state, run its maintenance, close it first on shutdown."""
     async with anyio.create_task_group() as tasks:
-        gateway = McpGateway(
-            config=config, catalog=state.catalog, bus=state.bus, record=state.observe
-        )
+        gateway = McpGateway(config=config, catalog=state.catalog, bus=state.bus, record=state.observe)
         registry = state.metrics.registry
         registry.gauge("mcpbox_mcp_sessions", "Live MCP sessions.", lambda: float(gateway.session_count))
         registry.gauge("mcpbox_mcp_streams", "Open MCP SSE streams.", lambda: float(gateway.stream_count))

@@ -51,8 +51,13 @@ def _check_config(config: Config, report: DoctorReport) -> None:
     source = str(config.config_file) if config.config_file else "environment and defaults"
     report.add("config", True, f"loaded from {source}; bind {config.host}:{config.port}")
     if not config.is_loopback_bind:
-        report.add("bind", False, f"{config.host} is not loopback: the gateway is reachable from the "
-                   "network; remote mode needs authentication in front of it", warning=True)
+        report.add(
+            "bind",
+            False,
+            f"{config.host} is not loopback: the gateway is reachable from the "
+            "network; remote mode needs authentication in front of it",
+            warning=True,
+        )
 
 
 def _check_data_dir(config: Config, report: DoctorReport) -> bool:
@@ -80,8 +85,9 @@ def _check_key_file(config: Config, report: DoctorReport) -> None:
     except MCPBoxError as exc:
         report.add("key file", False, str(exc))
         return
-    report.add("key file", True, f"{path} (mode 600, {len(keyring.key_ids)} key(s), active "
-               f"{keyring.active_key_id})")
+    report.add(
+        "key file", True, f"{path} (mode 600, {len(keyring.key_ids)} key(s), active {keyring.active_key_id})"
+    )
 
 
 async def _check_database(config: Config, report: DoctorReport) -> None:
@@ -94,11 +100,16 @@ async def _check_database(config: Config, report: DoctorReport) -> None:
     if found == newest:
         report.add("database", True, f"schema at {found} (current)")
     elif found is None:
-        report.add("database", False, "empty; `mcpbox serve` or `mcpbox db upgrade` creates the schema",
-                   warning=True)
+        report.add(
+            "database", False, "empty; `mcpbox serve` or `mcpbox db upgrade` creates the schema", warning=True
+        )
     else:
-        report.add("database", False, f"schema at {found}, this mcpbox expects {newest}; run "
-                   "`mcpbox db upgrade`", warning=True)
+        report.add(
+            "database",
+            False,
+            f"schema at {found}, this mcpbox expects {newest}; run `mcpbox db upgrade`",
+            warning=True,
+        )
 
 
 async def _check_isolation(config: Config, report: DoctorReport) -> None:
@@ -116,9 +127,13 @@ async def _check_isolation(config: Config, report: DoctorReport) -> None:
             warning=required_and_missing and not config.sandbox_require_isolation,
         )
     if not isolation.complete and not config.sandbox_require_isolation:
-        report.add("sandbox", False, "running with fewer isolation layers; see docs/security.md and "
-                   "deploy/apparmor for enabling them, or set sandbox_require_isolation=true to refuse",
-                   warning=True)
+        report.add(
+            "sandbox",
+            False,
+            "running with fewer isolation layers; see docs/security.md and "
+            "deploy/apparmor for enabling them, or set sandbox_require_isolation=true to refuse",
+            warning=True,
+        )
 
 
 async def run_checks(config: Config) -> DoctorReport:
@@ -130,7 +145,8 @@ async def run_checks(config: Config) -> DoctorReport:
         if db_path is None or db_path.exists():
             await _check_database(config, report)
         else:
-            report.add("database", False, f"{db_path} does not exist yet; `mcpbox serve` creates it",
-                       warning=True)
+            report.add(
+                "database", False, f"{db_path} does not exist yet; `mcpbox serve` creates it", warning=True
+            )
     await _check_isolation(config, report)
     return report

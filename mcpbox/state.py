@@ -25,12 +25,15 @@ from mcpbox.crypto.keyring import Keyring
 from mcpbox.db import migrate, setting_store, setup_token_store
 from mcpbox.db.engine import Database, open_database
 from mcpbox.db.key_rotation import open_keyring
-from mcpbox.errors import StartupError
+from mcpbox.errors import MCPBoxError, StartupError
 from mcpbox.management.catalog import Caller, ToolCatalog
 from mcpbox.management.context import ManagementContext
 from mcpbox.management.registry import ManagementCatalog
 from mcpbox.management.tools import build_registry
 from mcpbox.observability.server_metrics import ServerMetrics
+from mcpbox.sandbox.egress import EgressBroker
+from mcpbox.sandbox.pool import PoolState, SandboxPool
+from mcpbox.tools.execution import ToolRunner
 from mcpbox.tools.snapshot import CatalogCache
 from mcpbox.tools.watcher import CatalogWatcher
 
@@ -48,6 +51,9 @@ class AppState:
     bus: ChangeBus
     metrics: ServerMetrics
     catalog: ToolCatalog
+    pool: SandboxPool
+    egress: EgressBroker
+    runner: ToolRunner
     catalog_cache: CatalogCache
     watcher: CatalogWatcher
     started_at: float = field(default_factory=time.time)
@@ -79,13 +85,29 @@ class AppState:
             catalog=self.catalog_cache,
             catalog_changed=self.watcher.local_change,
             record=self.observe,
+            pool=self.pool,
+            runner=self.runner,
         )
 
     def readiness_checks(self) -> dict[str, dict[str, object]]:
         """Readiness of the in-process services (the database is pinged by the endpoint)."""
-        recorder = self.recorder
+        recorder, pool = self.recorder, self.pool
+        isolation = pool.isolation
         return {
             "activity": {"ok": recorder.is_running, "queued": recorder.queued, "dropped": recorder.dropped},
+            "sandbox": {
+                "ok": pool.state is PoolState.RUNNING,
+                "state": pool.state.value,
+                "workers": pool.size,
+                "busy": pool.busy,
+                "queued": pool.queued,
+            },
+            "isolation": {
+                # Degraded isolation is reported loudly but is not "not ready" unless required.
+                "ok": isolation is not None
+                and (isolation.complete or not self.config.sandbox_require_isolation),
+                **(isolation.to_dict() if isolation is not None else {"complete": False, "layers": []}),
+            },
         }
 
     async def remote_tool_editing_allowed(self) -> bool:
@@ -117,16 +139,34 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
             batch_size=config.activity_batch_size,
             queue_max=config.activity_queue_max,
         )
+        # Background tasks end by themselves when their owner is closed; nothing is cancelled
+        # mid-write. Callbacks registered after the task group run before it is awaited.
         task_group = await stack.enter_async_context(anyio.create_task_group())
         task_group.start_soon(recorder.run)
-        # Registered after the task group, so it runs first on exit: flush, then stop the loop.
-        stack.push_async_callback(_close_recorder, recorder, task_group)
+        stack.push_async_callback(recorder.close)
+        egress = EgressBroker(
+            max_response_bytes=config.call_http_response_bytes,
+            timeout_seconds=config.call_http_timeout_seconds,
+        )
+        stack.push_async_callback(egress.aclose)
+        pool = SandboxPool(config, egress, emit=recorder.record)
+        # Closed first on exit (registered last): workers die before the recorder and database go.
+        stack.push_async_callback(pool.close)
+        if config.sandbox_require_isolation:
+            await pool.start()  # a missing layer is a startup failure (exit 3)
+        else:
+            # Serve MCP at once; readiness waits for the pool. Shutdown cancels an unfinished start
+            # (registered after pool.close, so it runs first).
+            start_scope = anyio.CancelScope()
+            task_group.start_soon(_start_pool, pool, start_scope)
+            stack.callback(start_scope.cancel)
         metrics = ServerMetrics.create()
         bus = ChangeBus()
         catalog_cache = CatalogCache(database)
         watcher = CatalogWatcher(database, catalog_cache, bus)
         await watcher.check()  # baseline fingerprint, so the first real change is noticed
         task_group.start_soon(watcher.run)
+        stack.callback(watcher.stop)
         state = AppState(
             config=config,
             database=database,
@@ -134,6 +174,9 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
             recorder=recorder,
             bus=bus,
             metrics=metrics,
+            pool=pool,
+            egress=egress,
+            runner=ToolRunner(database, keyring, pool),
             catalog_cache=catalog_cache,
             watcher=watcher,
             catalog=ManagementCatalog(
@@ -142,11 +185,7 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
                 lambda: state.remote_tool_editing_allowed(),
             ),
         )
-        metrics.registry.gauge(
-            "mcpbox_activity_dropped_total",
-            "Activity events dropped (queue full).",
-            lambda: float(recorder.dropped),
-        )
+        _register_gauges(state)
         state.setup_token = await setup_token_store.issue_setup_token(
             database, ttl_seconds=config.setup_token_ttl_seconds
         )
@@ -155,10 +194,31 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
         state.observe(ActivityEvent(name="server.shutting_down", actor="local"))
 
 
-async def _close_recorder(recorder: ActivityRecorder, task_group: anyio.abc.TaskGroup) -> None:
-    with anyio.move_on_after(10):
-        await recorder.close()
-    task_group.cancel_scope.cancel()
+async def _start_pool(pool: SandboxPool, scope: anyio.CancelScope) -> None:
+    with scope:
+        try:
+            await pool.start()
+        except MCPBoxError:
+            logger.exception("the sandbox pool could not start; tool calls will fail until restart")
+
+
+def _register_gauges(state: AppState) -> None:
+    registry, pool, recorder = state.metrics.registry, state.pool, state.recorder
+    registry.gauge(
+        "mcpbox_activity_dropped_total",
+        "Activity events dropped (queue full).",
+        lambda: float(recorder.dropped),
+    )
+    registry.gauge("mcpbox_sandbox_workers", "Live sandbox worker processes.", lambda: float(pool.size))
+    registry.gauge("mcpbox_sandbox_workers_busy", "Sandbox workers running a call.", lambda: float(pool.busy))
+    registry.gauge("mcpbox_sandbox_workers_idle", "Idle sandbox workers.", lambda: float(pool.idle))
+    registry.gauge("mcpbox_sandbox_queue", "Calls waiting for a sandbox worker.", lambda: float(pool.queued))
+    registry.gauge("mcpbox_sandbox_restarts_total", "Zygote restarts.", lambda: float(pool.restarts))
+    registry.gauge(
+        "mcpbox_sandbox_kills_total",
+        "Workers killed (timeout, limit, cancel, crash).",
+        lambda: float(pool.kills),
+    )
 
 
 def get_state(connection: HTTPConnection) -> AppState:

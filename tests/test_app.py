@@ -5,6 +5,7 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import anyio
 import pytest
 
 from tests.app_harness import running_app
@@ -34,13 +35,20 @@ async def test_first_run_creates_private_data_dir_database_and_key_file(tmp_path
     assert (data_dir / "mcpbox.db").exists()
 
 
-async def test_ready_reports_database_and_activity(tmp_path: Path) -> None:
+async def test_ready_reports_database_sandbox_and_isolation_once_the_pool_runs(tmp_path: Path) -> None:
     async with running_app(tmp_path) as (client, _):
-        response = await client.get("/health/ready")
-        assert response.status_code == 200
+        with anyio.fail_after(30):
+            while (response := await client.get("/health/ready")).status_code != 200:
+                assert response.status_code == 503
+                assert response.json()["status"] == "not_ready"
+                await anyio.sleep(0.05)
         body = response.json()
         assert body["status"] == "ready"
         assert body["checks"]["database"]["ok"] is True
+        assert body["checks"]["sandbox"]["state"] == "running"
+        layers = {layer["name"]: layer["active"] for layer in body["checks"]["isolation"]["layers"]}
+        assert layers["landlock"] is True
+        assert layers["network_namespace"] is True
 
 
 @pytest.mark.parametrize("path", ["/health", "/health/ready", "/metrics", "/mcp", "/nowhere"])

@@ -10,7 +10,9 @@ from mcpbox.config import Config, Secret
 from mcpbox.errors import ConfigError
 
 
-def test_defaults_bind_loopback_8000_under_the_home_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_bind_loopback_8000_under_the_home_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     config = Config.load(environ={})
     assert (config.host, config.port) == ("127.0.0.1", 8000)
@@ -79,7 +81,9 @@ def test_secrets_are_not_accepted_in_the_file(tmp_path: Path) -> None:
 def test_secret_from_file_indirection_and_never_printed(tmp_path: Path) -> None:
     secret_file = tmp_path / "token"
     secret_file.write_text("s3cr3t-value\n")
-    config = Config.load(environ={"MCPBOX_METRICS_TOKEN_FILE": str(secret_file), "MCPBOX_DATA_DIR": str(tmp_path)})
+    config = Config.load(
+        environ={"MCPBOX_METRICS_TOKEN_FILE": str(secret_file), "MCPBOX_DATA_DIR": str(tmp_path)}
+    )
     assert isinstance(config.metrics_token, Secret)
     assert config.metrics_token.reveal() == "s3cr3t-value"
     assert "s3cr3t" not in repr(config)

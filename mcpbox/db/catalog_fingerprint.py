@@ -13,12 +13,18 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from mcpbox.db.engine import Database
-from mcpbox.db.models import Server
+from mcpbox.db.models import HostRequest, ModuleRequest, Server, Tool
 
 Fingerprint = tuple[object, ...]
 
 
+WATCHED_TABLES = (Server, Tool, ModuleRequest, HostRequest)
+
+
 async def catalog_fingerprint(db: Database) -> Fingerprint:
+    parts: list[object] = []
     async with db.session() as session:
-        servers = (await session.exec(select(func.count(), func.max(Server.updated_at)))).one()
-    return tuple(servers)
+        for table in WATCHED_TABLES:
+            row = (await session.exec(select(func.count(), func.max(table.updated_at)))).one()
+            parts.extend(row)
+    return tuple(parts)

@@ -10,6 +10,8 @@ from mcpbox.config import Config
 from mcpbox.crypto.keyring import Keyring
 from mcpbox.db.engine import Database
 from mcpbox.management.catalog import Caller
+from mcpbox.sandbox.pool import SandboxPool
+from mcpbox.tools.execution import ToolRunner
 from mcpbox.tools.snapshot import CatalogCache
 
 
@@ -22,6 +24,8 @@ class ManagementContext:
     catalog: CatalogCache
     catalog_changed: Callable[[], None]  # call after any write that may change the tool list
     record: Callable[[ActivityEvent], None]
+    pool: SandboxPool
+    runner: ToolRunner
 
     def page_size(self, requested: int | None, default: int = 20) -> int:
         """Every list caps its page size at ``page_size_max`` (a finding in the old system)."""

@@ -28,7 +28,9 @@ class ServerMetrics:
                 "mcpbox_mcp_request_seconds", "MCP request latency by method.", ("method",)
             ),
             tool_calls=registry.counter(
-                "mcpbox_tool_calls_total", "Tool calls by server, tool and outcome.", ("server", "tool", "outcome")
+                "mcpbox_tool_calls_total",
+                "Tool calls by server, tool and outcome.",
+                ("server", "tool", "outcome"),
             ),
             tool_call_seconds=registry.histogram(
                 "mcpbox_tool_call_seconds", "Tool call latency by server and tool.", ("server", "tool")

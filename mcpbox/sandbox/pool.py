@@ -26,6 +26,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
+
 from mcpbox.errors import InvalidInput, IsolationUnavailable, LimitExceeded, SandboxError
 from mcpbox.sandbox.admission import Admission
 from mcpbox.sandbox.call_limits import SandboxLimits
@@ -164,7 +166,9 @@ class SandboxPool:
                     + "; ".join(f"{layer.name}: {layer.detail}" for layer in self.isolation.missing)
                 )
         except BaseException:
-            await self._supply.close(CLOSE_TIMEOUT)
+            # Shielded: a start cancelled by shutdown must still kill the zygote it began.
+            with anyio.CancelScope(shield=True):
+                await self._supply.close(CLOSE_TIMEOUT)
             self.state = PoolState.CLOSED
             raise
         if not self.isolation.complete:

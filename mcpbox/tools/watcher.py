@@ -37,6 +37,7 @@ class CatalogWatcher:
         self._poll_seconds = poll_seconds
         self._wake = anyio.Event()
         self._last: Fingerprint | None = None
+        self._stopped = False
 
     def local_change(self) -> None:
         self._cache.invalidate()
@@ -53,6 +54,11 @@ class CatalogWatcher:
         self._last = current
         return False
 
+    def stop(self) -> None:
+        """Let ``run`` return at its next wake-up (shutdown, without cancelling a query)."""
+        self._stopped = True
+        self._wake.set()
+
     async def run(self) -> None:
         while True:
             try:
@@ -63,4 +69,6 @@ class CatalogWatcher:
                 logger.exception("catalog watcher could not read the database; retrying")
             with anyio.move_on_after(self._poll_seconds):
                 await self._wake.wait()
+            if self._stopped:
+                return
             self._wake = anyio.Event()

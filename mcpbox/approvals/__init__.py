@@ -1,0 +1,1 @@
+"""approvals layer: the owner's decisions on tools, modules and hosts (see STYLE.md)."""

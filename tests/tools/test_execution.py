@@ -1,0 +1,135 @@
+"""Test runs through the real sandbox: egress only to approved hosts, secrets redacted, runs logged."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+
+from mcpbox.approvals import service as approvals
+from mcpbox.approvals.hooks import Hooks
+from mcpbox.db import execution_log_store, secret_store, setting_store
+from mcpbox.db.request_store import RequestKind
+from mcpbox.management.catalog import Caller
+from mcpbox.state import AppState
+from tests.app_harness import running_app
+
+pytestmark = pytest.mark.anyio
+
+FETCH = '''
+async def main(url: str) -> dict:
+    """Fetch a URL."""
+    response = await http.get(url)
+    return {"status": response.status_code, "body": response.text}
+'''
+
+
+@asynccontextmanager
+async def local_http_server() -> AsyncIterator[int]:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        body = b"hello from the lab"
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+
+
+async def ready(state: AppState) -> None:
+    with anyio.fail_after(30):
+        while state.pool.state.value != "running":
+            await anyio.sleep(0.05)
+
+
+def hooks(state: AppState) -> Hooks:
+    return Hooks(record=state.observe, exposure_changed=state.watcher.local_change)
+
+
+async def test_a_local_host_is_reached_only_after_the_owner_approves_it(tmp_path: Path) -> None:
+    async with running_app(tmp_path) as (_, state), local_http_server() as port:
+        await ready(state)
+        await state.catalog.call_tool("mcpbox_create_server", {"name": "lab"}, Caller("local"))
+        url = f"http://127.0.0.1:{port}/status"
+        refused = await state.runner.test_run(FETCH, {"url": url}, server="lab", requested_by="local")
+        assert not refused.ok
+        assert refused.egress[0]["outcome"] == "refused"
+        assert "not approved" in (refused.error or "")
+
+        request = await approvals.submit_host_request(
+            state.database, server="lab", host=f"127.0.0.1:{port}", requested_by="local", hooks=hooks(state)
+        )
+        await approvals.approve_request(
+            state.database, RequestKind.HOST, request.id, decided_by="owner", hooks=hooks(state)
+        )
+        allowed = await state.runner.test_run(FETCH, {"url": url}, server="lab", requested_by="local")
+        assert allowed.ok, allowed.error
+        assert allowed.result == {"status": 200, "body": "hello from the lab"}
+        assert allowed.egress[0]["outcome"] == "ok"
+        assert allowed.egress[0]["status"] == 200
+
+        other = await state.runner.test_run(FETCH, {"url": url}, server=None, requested_by="local")
+        assert not other.ok  # approval belongs to the server, not to every run
+
+
+async def test_secret_values_are_redacted_from_result_output_and_log(tmp_path: Path) -> None:
+    source = """
+def main() -> dict:
+    print("token is", secrets["API_KEY"])
+    return {"echo": secrets["API_KEY"], "length": len(secrets["API_KEY"])}
+"""
+    async with running_app(tmp_path) as (_, state):
+        await ready(state)
+        await state.catalog.call_tool("mcpbox_create_server", {"name": "lab"}, Caller("local"))
+        await secret_store.create_secret_placeholder(state.database, "lab", "API_KEY", created_by="local")
+        await secret_store.set_secret_value(
+            state.database, "lab", "API_KEY", "sk-live-abcdef123456", state.keyring
+        )
+        report = await state.runner.test_run(source, {}, server="lab", requested_by="local")
+        assert report.ok, report.error
+        assert report.result == {"echo": "[REDACTED:API_KEY]", "length": 20}
+        assert "sk-live" not in report.stdout
+        logs, _ = await execution_log_store.list_execution_logs(
+            state.database, server="lab", offset=0, limit=10
+        )
+        assert logs
+        assert "sk-live" not in repr(logs[0])
+
+        await setting_store.set_setting(state.database, "redact_secrets_in_output", "off", updated_by="owner")
+        plain = await state.runner.test_run(source, {}, server="lab", requested_by="local")
+        assert plain.result == {"echo": "sk-live-abcdef123456", "length": 20}
+
+
+async def test_test_code_tool_reports_result_stdout_and_duration(tmp_path: Path) -> None:
+    source = '''
+async def main(name: str, times: int = 2) -> str:
+    """Greet."""
+    print("greeting", name)
+    return " ".join(["hi " + name] * times)
+'''
+    async with running_app(tmp_path) as (_, state):
+        await ready(state)
+        result = await state.catalog.call_tool(
+            "mcpbox_test_code", {"code": source, "arguments": {"name": "ada"}}, Caller("local")
+        )
+        assert not result.is_error
+        assert result.structured is not None
+        assert result.structured["result"] == "hi ada hi ada"
+        assert result.structured["stdout"] == "greeting ada\n"
+        assert result.structured["duration_ms"] >= 0
+        validated = await state.catalog.call_tool(
+            "mcpbox_validate_code", {"code": "import os\n"}, Caller("local")
+        )
+        assert validated.structured is not None
+        assert validated.structured["valid"] is False
+        assert any(v["line"] == 1 for v in validated.structured["violations"])
