@@ -33,7 +33,10 @@ from mcpbox.management.tools import build_registry
 from mcpbox.observability.server_metrics import ServerMetrics
 from mcpbox.sandbox.egress import EgressBroker
 from mcpbox.sandbox.pool import PoolState, SandboxPool
+from mcpbox.approvals.hooks import Hooks
 from mcpbox.tools.execution import ToolRunner
+from mcpbox.tools.packages import PackageInstaller, PipAuditor
+from mcpbox.tools.retention import run_retention
 from mcpbox.tools.snapshot import CatalogCache
 from mcpbox.tools.watcher import CatalogWatcher
 
@@ -54,10 +57,25 @@ class AppState:
     pool: SandboxPool
     egress: EgressBroker
     runner: ToolRunner
+    installer: PackageInstaller
     catalog_cache: CatalogCache
     watcher: CatalogWatcher
     started_at: float = field(default_factory=time.time)
     setup_token: str | None = None  # plaintext only in memory, for the one banner that shows it
+
+    @property
+    def hooks(self) -> Hooks:
+        """What domain services call when they change something others must react to."""
+        return Hooks(
+            record=self.observe,
+            exposure_changed=self.watcher.local_change,
+            allowlists_changed=self._allowlists_changed,
+        )
+
+    def _allowlists_changed(self, server: str) -> None:
+        # Warm workers were built with the old module/host allowlist: retire them.
+        self.pool.retire(server_key=server)
+        self.watcher.local_change()
 
     def observe(self, event: ActivityEvent) -> None:
         """The single sink for activity: updates metrics, then queues the event for the log."""
@@ -87,6 +105,8 @@ class AppState:
             record=self.observe,
             pool=self.pool,
             runner=self.runner,
+            hooks=self.hooks,
+            installer=self.installer,
         )
 
     def readiness_checks(self) -> dict[str, dict[str, object]]:
@@ -177,6 +197,7 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
             pool=pool,
             egress=egress,
             runner=ToolRunner(database, keyring, pool),
+            installer=PackageInstaller(config.data_dir / "packages", auditor=PipAuditor()),
             catalog_cache=catalog_cache,
             watcher=watcher,
             catalog=ManagementCatalog(
@@ -186,6 +207,9 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
             ),
         )
         _register_gauges(state)
+        retention_scope = anyio.CancelScope()
+        task_group.start_soon(_run_retention, state, retention_scope)
+        stack.callback(retention_scope.cancel)
         state.setup_token = await setup_token_store.issue_setup_token(
             database, ttl_seconds=config.setup_token_ttl_seconds
         )
@@ -200,6 +224,11 @@ async def _start_pool(pool: SandboxPool, scope: anyio.CancelScope) -> None:
             await pool.start()
         except MCPBoxError:
             logger.exception("the sandbox pool could not start; tool calls will fail until restart")
+
+
+async def _run_retention(state: AppState, scope: anyio.CancelScope) -> None:
+    with scope:
+        await run_retention(state.database, state.hooks)
 
 
 def _register_gauges(state: AppState) -> None:

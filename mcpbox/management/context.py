@@ -6,12 +6,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mcpbox.activity.events import ActivityEvent
+from mcpbox.approvals.hooks import Hooks
 from mcpbox.config import Config
 from mcpbox.crypto.keyring import Keyring
 from mcpbox.db.engine import Database
 from mcpbox.management.catalog import Caller
 from mcpbox.sandbox.pool import SandboxPool
 from mcpbox.tools.execution import ToolRunner
+from mcpbox.tools.packages import PackageInstaller
 from mcpbox.tools.snapshot import CatalogCache
 
 
@@ -26,6 +28,8 @@ class ManagementContext:
     record: Callable[[ActivityEvent], None]
     pool: SandboxPool
     runner: ToolRunner
+    hooks: Hooks  # record + exposure_changed + allowlists_changed, for tools/approvals services
+    installer: PackageInstaller
 
     def page_size(self, requested: int | None, default: int = 20) -> int:
         """Every list caps its page size at ``page_size_max`` (a finding in the old system)."""

@@ -55,7 +55,9 @@ async def run_retention(
     """Purge now and then every ``interval_seconds`` until cancelled. Emits ``retention.purged``."""
     while True:
         try:
-            result = await purge_expired(db, now=now)
+            # Shielded: cancelling mid-delete would strand a database connection at shutdown.
+            with anyio.CancelScope(shield=True):
+                result = await purge_expired(db, now=now)
         except StorageError:
             logger.exception("log retention pass failed; retrying at the next interval")
         else:
