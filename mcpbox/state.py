@@ -20,6 +20,7 @@ from starlette.requests import HTTPConnection
 from mcpbox.activity.bus import ChangeBus
 from mcpbox.activity.events import ActivityEvent, Outcome
 from mcpbox.activity.recorder import ActivityRecorder
+from mcpbox.approvals.hooks import Hooks
 from mcpbox.config import Config
 from mcpbox.crypto.keyring import Keyring
 from mcpbox.db import migrate, setting_store, setup_token_store
@@ -28,13 +29,14 @@ from mcpbox.db.key_rotation import open_keyring
 from mcpbox.errors import MCPBoxError, StartupError
 from mcpbox.management.catalog import Caller, ToolCatalog
 from mcpbox.management.context import ManagementContext
+from mcpbox.management.published import CombinedCatalog, PublishedCatalog
 from mcpbox.management.registry import ManagementCatalog
 from mcpbox.management.tools import build_registry
 from mcpbox.observability.server_metrics import ServerMetrics
 from mcpbox.sandbox.egress import EgressBroker
 from mcpbox.sandbox.pool import PoolState, SandboxPool
-from mcpbox.approvals.hooks import Hooks
 from mcpbox.tools.execution import ToolRunner
+from mcpbox.tools.execution_log_writer import ExecutionLogWriter, create_execution_log_writer
 from mcpbox.tools.packages import PackageInstaller, PipAuditor
 from mcpbox.tools.retention import run_retention
 from mcpbox.tools.snapshot import CatalogCache
@@ -57,6 +59,7 @@ class AppState:
     pool: SandboxPool
     egress: EgressBroker
     runner: ToolRunner
+    execution_logs: ExecutionLogWriter
     installer: PackageInstaller
     catalog_cache: CatalogCache
     watcher: CatalogWatcher
@@ -164,6 +167,9 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
         task_group = await stack.enter_async_context(anyio.create_task_group())
         task_group.start_soon(recorder.run)
         stack.push_async_callback(recorder.close)
+        execution_logs = create_execution_log_writer(database, config)
+        task_group.start_soon(execution_logs.run)
+        stack.push_async_callback(execution_logs.close)
         egress = EgressBroker(
             max_response_bytes=config.call_http_response_bytes,
             timeout_seconds=config.call_http_timeout_seconds,
@@ -183,7 +189,15 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
         metrics = ServerMetrics.create()
         bus = ChangeBus()
         catalog_cache = CatalogCache(database)
-        watcher = CatalogWatcher(database, catalog_cache, bus)
+        runner = ToolRunner(database, keyring, pool, execution_logs)
+        watcher = CatalogWatcher(
+            database,
+            bus,
+            invalidate=(catalog_cache.invalidate, runner.invalidate),
+            # Secrets, allowlists or policy changed (perhaps from the CLI): warm workers hold
+            # the old ones, so retire them all; the next call starts fresh.
+            on_context_change=lambda: _retire_all(pool),
+        )
         await watcher.check()  # baseline fingerprint, so the first real change is noticed
         task_group.start_soon(watcher.run)
         stack.callback(watcher.stop)
@@ -196,14 +210,18 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
             metrics=metrics,
             pool=pool,
             egress=egress,
-            runner=ToolRunner(database, keyring, pool),
+            runner=runner,
+            execution_logs=execution_logs,
             installer=PackageInstaller(config.data_dir / "packages", auditor=PipAuditor()),
             catalog_cache=catalog_cache,
             watcher=watcher,
-            catalog=ManagementCatalog(
-                build_registry(),
-                lambda caller: state.management_context(caller),
-                lambda: state.remote_tool_editing_allowed(),
+            catalog=CombinedCatalog(
+                ManagementCatalog(
+                    build_registry(),
+                    lambda caller: state.management_context(caller),
+                    lambda: state.remote_tool_editing_allowed(),
+                ),
+                PublishedCatalog(database, catalog_cache, runner),
             ),
         )
         _register_gauges(state)
@@ -216,6 +234,10 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
         state.observe(ActivityEvent(name="server.started_up", actor="local"))
         yield state
         state.observe(ActivityEvent(name="server.shutting_down", actor="local"))
+
+
+def _retire_all(pool: SandboxPool) -> None:
+    pool.retire()
 
 
 async def _start_pool(pool: SandboxPool, scope: anyio.CancelScope) -> None:

@@ -26,6 +26,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from enum import StrEnum
+from typing import Generic, TypeVar
 
 from mcpbox.activity.events import ActivityEvent
 from mcpbox.db import activity_store
@@ -33,7 +34,8 @@ from mcpbox.db.engine import Database
 
 logger = logging.getLogger(__name__)
 
-InsertBatch = Callable[[Database, Sequence[ActivityEvent]], Awaitable[int]]
+T = TypeVar("T")
+InsertBatch = Callable[[Database, Sequence[T]], Awaitable[int]]
 
 
 class RecorderState(StrEnum):
@@ -43,18 +45,18 @@ class RecorderState(StrEnum):
     CLOSED = "closed"
 
 
-class ActivityRecorder:
-    """Buffers activity events in memory and writes them to the database in batches."""
+class BatchWriter(Generic[T]):
+    """Buffers rows in memory and writes them to the database in batches (activity, exec logs)."""
 
     def __init__(
         self,
         database: Database,
         *,
+        insert: InsertBatch[T],
         flush_seconds: float = 0.5,
         batch_size: int = 500,
         queue_max: int = 100_000,
         retry_delay: float | None = None,
-        insert: InsertBatch = activity_store.insert_many,
     ) -> None:
         if flush_seconds <= 0 or batch_size < 1 or queue_max < 1:
             raise ValueError("flush_seconds must be > 0, batch_size and queue_max >= 1")
@@ -64,7 +66,7 @@ class ActivityRecorder:
         self._queue_max = queue_max
         self._retry_delay = retry_delay if retry_delay is not None else min(flush_seconds, 1.0)
         self._insert = insert
-        self._queue: deque[ActivityEvent] = deque()
+        self._queue: deque[T] = deque()
         self._wake = asyncio.Event()
         self._loop_done = asyncio.Event()
         self._state = RecorderState.CREATED
@@ -90,7 +92,7 @@ class ActivityRecorder:
         """Events waiting to be written."""
         return len(self._queue)
 
-    def record(self, event: ActivityEvent) -> None:
+    def record(self, event: T) -> None:
         """Queue one event. Never blocks, never raises for a full queue or a closed recorder."""
         if self._state in (RecorderState.CLOSING, RecorderState.CLOSED):
             self.dropped += 1
@@ -176,3 +178,26 @@ class ActivityRecorder:
             # Cancelled mid-write (close deadline or task group shutdown): the batch is lost.
             self.dropped += len(batch)
             raise
+
+
+class ActivityRecorder(BatchWriter[ActivityEvent]):
+    """The activity log's writer: every MCP request, tool call, admin action, security event."""
+
+    def __init__(
+        self,
+        database: Database,
+        *,
+        flush_seconds: float = 0.5,
+        batch_size: int = 500,
+        queue_max: int = 100_000,
+        retry_delay: float | None = None,
+        insert: InsertBatch[ActivityEvent] = activity_store.insert_many,
+    ) -> None:
+        super().__init__(
+            database,
+            insert=insert,
+            flush_seconds=flush_seconds,
+            batch_size=batch_size,
+            queue_max=queue_max,
+            retry_delay=retry_delay,
+        )

@@ -74,15 +74,14 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - len(TRUNCATED))] + TRUNCATED
 
 
-async def insert_execution_log(db: Database, entry: NewExecutionLog) -> int:
-    """Store one entry (sizes bounded); returns its id."""
+def _new_row(entry: NewExecutionLog) -> ExecutionLogRow:
     if entry.kind not in ("call", "test"):
         raise InvalidInput("execution log kind must be 'call' or 'test'")
     arguments = json.dumps(dict(entry.arguments), separators=(",", ":"), default=str, ensure_ascii=False)
     if len(arguments) > ARGUMENTS_MAX_CHARS:
         arguments = json.dumps({"_truncated": truncate(arguments, ARGUMENTS_MAX_CHARS)})
     attempts = [dict(attempt) for attempt in entry.egress[:EGRESS_MAX_ATTEMPTS]]
-    row = ExecutionLogRow(
+    return ExecutionLogRow(
         at=entry.at or utcnow(),
         server=entry.server,
         tool=entry.tool,
@@ -98,6 +97,21 @@ async def insert_execution_log(db: Database, entry: NewExecutionLog) -> int:
         error=None if entry.error is None else truncate(entry.error, ERROR_MAX_CHARS),
         requested_by=entry.requested_by,
     )
+
+
+async def insert_many(db: Database, entries: Sequence[NewExecutionLog]) -> int:
+    """Store a batch in one transaction (the batched writer's insert); returns how many."""
+    rows = [_new_row(entry) for entry in entries]
+    if not rows:
+        return 0
+    async with db.write() as session:
+        session.add_all(rows)
+    return len(rows)
+
+
+async def insert_execution_log(db: Database, entry: NewExecutionLog) -> int:
+    """Store one entry (sizes bounded); returns its id."""
+    row = _new_row(entry)
     async with db.write() as session:
         session.add(row)
         await session.flush()

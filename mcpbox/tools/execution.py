@@ -1,10 +1,13 @@
 """Running tool code in the sandbox on behalf of a server: grants, secrets, redaction, logs.
 
 Every execution path goes through here, so the rules hold for all of them: the server's secrets
-are decrypted for the one call and never leave the process except inside the worker's call
-frame; the egress grant is built from the server's approved hosts and the network policy; secret
-values are redacted from results, output, errors and logs when the policy says so; each run is
-written to the execution log with the egress it attempted.
+are decrypted for the call and never leave the process except inside the worker's call frame;
+the egress grant is built from the server's approved hosts and the network policy; secret values
+are redacted from results, output, errors and logs when the policy says so; each run is written
+to the execution log with the egress it attempted.
+
+What a server's calls need (secrets, allowlists, policy) is cached per server and dropped by the
+catalog watcher whenever any of it changes, so a published call costs no database round trip.
 """
 
 from __future__ import annotations
@@ -16,20 +19,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mcpbox.crypto.keyring import Keyring
-from mcpbox.db import execution_log_store, secret_store
+from mcpbox.db import secret_store
 from mcpbox.db.engine import Database
 from mcpbox.db.execution_log_store import NewExecutionLog
-from mcpbox.errors import LimitExceeded, MCPBoxError, SandboxError
+from mcpbox.db.models import utcnow
+from mcpbox.errors import LimitExceeded, SandboxError
 from mcpbox.sandbox.egress import EgressAttempt, EgressGrant
 from mcpbox.sandbox.pool import SandboxPool
 from mcpbox.sandbox.redaction import Redactor
 from mcpbox.sandbox.worker.policy.modules import DEFAULT_MODULES
 from mcpbox.sandbox.worker_handle import CallOutcome
 from mcpbox.tools.allowlists import egress_rules_for_server, module_allowlist_for_server
+from mcpbox.tools.execution_log_writer import ExecutionLogWriter
+from mcpbox.tools.exposure import ExposedTool
 from mcpbox.tools.policy import SecurityPolicy, load_policy
 
 logger = logging.getLogger(__name__)
-NO_SERVER = "(none)"  # grant owner for test runs not tied to a server: no hosts, no secrets
+NO_SERVER = "(none)"  # owner of test runs not tied to a server: no hosts, no secrets
 RESULT_SUMMARY_CHARS = 2000
 
 
@@ -61,14 +67,26 @@ class RunReport:
 
 
 @dataclass(frozen=True, slots=True)
-class CallContext:
-    """Everything a run needs that depends on the server: built once per call."""
+class ServerContext:
+    """Everything a server's calls need that changes only when the owner changes something."""
 
     server: str
     secrets: Mapping[str, str]
     allowed_modules: frozenset[str]
-    grant: EgressGrant
+    approved_hosts: frozenset[str]
+    approved_addresses: frozenset[str]
+    policy: SecurityPolicy
     redactor: Redactor | None
+
+    def new_grant(self) -> EgressGrant:
+        """A fresh grant per call: it counts and records that call's requests."""
+        return EgressGrant(
+            server=self.server,
+            approved_hosts=self.approved_hosts,
+            approved_addresses=self.approved_addresses,
+            policy=self.policy.network_access_policy,
+            secret_values=self.secrets,
+        )
 
 
 def attempt_json(attempt: EgressAttempt) -> dict[str, Any]:
@@ -97,31 +115,38 @@ def redact_value(value: Any, redactor: Redactor) -> Any:
 
 
 class ToolRunner:
-    def __init__(self, database: Database, keyring: Keyring, pool: SandboxPool) -> None:
+    def __init__(
+        self, database: Database, keyring: Keyring, pool: SandboxPool, logs: ExecutionLogWriter
+    ) -> None:
         self._database = database
         self._keyring = keyring
         self._pool = pool
+        self._logs = logs
+        self._contexts: dict[str, ServerContext] = {}
+
+    def invalidate(self) -> None:
+        """Drop cached server contexts (secrets, allowlists or policy changed)."""
+        self._contexts.clear()
 
     async def modules_for(self, server: str) -> frozenset[str]:
-        return await module_allowlist_for_server(self._database, server)
+        return (await self.context_for(server)).allowed_modules
 
-    async def context_for(self, server: str | None, policy: SecurityPolicy | None = None) -> CallContext:
-        policy = policy or await load_policy(self._database)
+    async def context_for(self, server: str | None) -> ServerContext:
+        key = server or NO_SERVER
+        cached = self._contexts.get(key)
+        if cached is not None:
+            return cached
+        policy = await load_policy(self._database)
         if server is None:
-            grant = EgressGrant(server=NO_SERVER, policy=policy.network_access_policy)
-            return CallContext(NO_SERVER, {}, DEFAULT_MODULES, grant, None)
-        secrets = await secret_store.load_secret_values(self._database, server, self._keyring)
-        hosts, addresses = await egress_rules_for_server(self._database, server)
-        grant = EgressGrant(
-            server=server,
-            approved_hosts=hosts,
-            approved_addresses=addresses,
-            policy=policy.network_access_policy,
-            secret_values=secrets,
-        )
-        modules = await module_allowlist_for_server(self._database, server)
-        redactor = Redactor(secrets) if policy.redact_secrets_in_output and secrets else None
-        return CallContext(server, secrets, modules, grant, redactor)
+            context = ServerContext(NO_SERVER, {}, DEFAULT_MODULES, frozenset(), frozenset(), policy, None)
+        else:
+            secrets = await secret_store.load_secret_values(self._database, server, self._keyring)
+            hosts, addresses = await egress_rules_for_server(self._database, server)
+            modules = await module_allowlist_for_server(self._database, server)
+            redactor = Redactor(secrets) if policy.redact_secrets_in_output and secrets else None
+            context = ServerContext(server, secrets, modules, hosts, addresses, policy, redactor)
+        self._contexts[key] = context
+        return context
 
     async def test_run(
         self,
@@ -136,16 +161,15 @@ class ToolRunner:
     ) -> RunReport:
         """Run source once in a one-shot worker (nothing survives), log it, report it."""
         ctx = await self.context_for(server)
-        grant = ctx.grant
+        grant = ctx.new_grant()
         try:
             outcome = await self._pool.run_once(
                 source, dict(arguments), secrets=ctx.secrets, grant=grant, allowed_modules=ctx.allowed_modules
             )
-            report = self._report(outcome, ctx)
+            report = self._report(outcome, ctx, grant)
         except SandboxError as exc:
-            kind = "limit" if isinstance(exc, LimitExceeded) else "sandbox"
-            report = self._failure(exc.public_message, kind, ctx)
-        await self._log(
+            report = self._failure(exc, grant)
+        self._log(
             report,
             ctx,
             kind="test",
@@ -157,7 +181,38 @@ class ToolRunner:
         )
         return report
 
-    def _report(self, outcome: CallOutcome, ctx: CallContext) -> RunReport:
+    async def published_call(
+        self, exposed: ExposedTool, arguments: Mapping[str, Any], *, requested_by: str
+    ) -> RunReport:
+        """Run an approved version in a warm worker bound to that version and its server."""
+        ctx = await self.context_for(exposed.server)
+        grant = ctx.new_grant()
+        try:
+            outcome = await self._pool.run_warm(
+                exposed.content_hash,
+                exposed.server,
+                exposed.code,
+                dict(arguments),
+                secrets=ctx.secrets,
+                grant=grant,
+                allowed_modules=ctx.allowed_modules,
+            )
+            report = self._report(outcome, ctx, grant)
+        except SandboxError as exc:
+            report = self._failure(exc, grant)
+        self._log(
+            report,
+            ctx,
+            kind="call",
+            arguments=arguments,
+            requested_by=requested_by,
+            tool=exposed.tool,
+            version=exposed.version,
+            content_hash=exposed.content_hash,
+        )
+        return report
+
+    def _report(self, outcome: CallOutcome, ctx: ServerContext, grant: EgressGrant) -> RunReport:
         result: Any = None
         if outcome.ok and outcome.result_json is not None:
             result = json.loads(outcome.result_json)
@@ -175,26 +230,27 @@ class ToolRunner:
             stdout=stdout,
             stdout_truncated=outcome.stdout_truncated,
             duration_ms=outcome.duration_ms,
-            egress=[attempt_json(attempt) for attempt in ctx.grant.attempts],
+            egress=[attempt_json(attempt) for attempt in grant.attempts],
         )
 
-    def _failure(self, message: str, kind: str, ctx: CallContext) -> RunReport:
+    @staticmethod
+    def _failure(exc: SandboxError, grant: EgressGrant) -> RunReport:
         return RunReport(
             ok=False,
             result=None,
             result_is_text=False,
-            error=message,
-            error_kind=kind,
+            error=exc.public_message,
+            error_kind="limit" if isinstance(exc, LimitExceeded) else "sandbox",
             stdout="",
             stdout_truncated=False,
             duration_ms=0.0,
-            egress=[attempt_json(attempt) for attempt in ctx.grant.attempts],
+            egress=[attempt_json(attempt) for attempt in grant.attempts],
         )
 
-    async def _log(
+    def _log(
         self,
         report: RunReport,
-        ctx: CallContext,
+        ctx: ServerContext,
         *,
         kind: str,
         arguments: Mapping[str, Any],
@@ -207,25 +263,21 @@ class ToolRunner:
         if ctx.redactor is not None:
             logged_arguments = redact_value(logged_arguments, ctx.redactor)
         summary = report.error or json.dumps(report.result, ensure_ascii=False)[:RESULT_SUMMARY_CHARS]
-        try:
-            await execution_log_store.insert_execution_log(
-                self._database,
-                NewExecutionLog(
-                    server=ctx.server,
-                    kind=kind,  # type: ignore[arg-type]
-                    requested_by=requested_by,
-                    outcome="ok" if report.ok else "error",
-                    duration_ms=report.duration_ms,
-                    tool=tool,
-                    version=version,
-                    content_hash=content_hash,
-                    arguments=logged_arguments,
-                    result_summary=summary,
-                    stdout=report.stdout,
-                    egress=report.egress,
-                    error=report.error,
-                ),
+        self._logs.record(
+            NewExecutionLog(
+                server=ctx.server,
+                kind=kind,  # type: ignore[arg-type]
+                requested_by=requested_by,
+                outcome="ok" if report.ok else "error",
+                duration_ms=report.duration_ms,
+                tool=tool,
+                version=version,
+                content_hash=content_hash,
+                arguments=logged_arguments,
+                result_summary=summary,
+                stdout=report.stdout,
+                egress=report.egress,
+                error=report.error,
+                at=utcnow(),  # when it ran, not when the batch is written
             )
-        except MCPBoxError:
-            # The run happened and its result goes back; a lost log row is logged, not hidden.
-            logger.exception("could not write the execution log of a %s run on %s", kind, ctx.server)
+        )

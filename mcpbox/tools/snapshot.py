@@ -1,4 +1,4 @@
-"""An in-memory snapshot of the catalog (servers now; published tools with the tool forge).
+"""An in-memory snapshot of the catalog: servers and the published (exposed) tools.
 
 Read-only management calls and call-time exposure checks are on the hot path of every MCP
 request; answering them from memory instead of a database round trip is what keeps a call in
@@ -15,13 +15,16 @@ import anyio
 from mcpbox.db import server_store
 from mcpbox.db.engine import Database
 from mcpbox.db.models import Server
+from mcpbox.tools.exposure import ExposedTool, list_exposed_tools
 
 MAX_SERVERS = 10_000  # a homelab has dozens; the bound keeps a runaway table from eating memory
+MAX_EXPOSED_TOOLS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
 class CatalogSnapshot:
     servers: tuple[Server, ...]  # ordered by name
+    exposed: dict[str, ExposedTool]  # by exposed name, in listing order
 
     def find_server(self, name: str) -> Server | None:
         for server in self.servers:
@@ -56,7 +59,10 @@ class CatalogCache:
                 return self._snapshot
             generation = self._generation
             servers, _ = await server_store.list_servers(self._database, offset=0, limit=MAX_SERVERS)
-            snapshot = CatalogSnapshot(servers=tuple(servers))
+            exposed, _ = await list_exposed_tools(self._database, offset=0, limit=MAX_EXPOSED_TOOLS)
+            snapshot = CatalogSnapshot(
+                servers=tuple(servers), exposed={tool.exposed_name: tool for tool in exposed}
+            )
             if generation == self._generation:  # not invalidated while loading
                 self._snapshot = snapshot
             return snapshot

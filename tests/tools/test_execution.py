@@ -11,7 +11,6 @@ import anyio
 import pytest
 
 from mcpbox.approvals import service as approvals
-from mcpbox.approvals.hooks import Hooks
 from mcpbox.db import execution_log_store, secret_store, setting_store
 from mcpbox.db.request_store import RequestKind
 from mcpbox.management.catalog import Caller
@@ -52,10 +51,6 @@ async def ready(state: AppState) -> None:
             await anyio.sleep(0.05)
 
 
-def hooks(state: AppState) -> Hooks:
-    return Hooks(record=state.observe, exposure_changed=state.watcher.local_change)
-
-
 async def test_a_local_host_is_reached_only_after_the_owner_approves_it(tmp_path: Path) -> None:
     async with running_app(tmp_path) as (_, state), local_http_server() as port:
         await ready(state)
@@ -67,10 +62,10 @@ async def test_a_local_host_is_reached_only_after_the_owner_approves_it(tmp_path
         assert "not approved" in (refused.error or "")
 
         request = await approvals.submit_host_request(
-            state.database, server="lab", host=f"127.0.0.1:{port}", requested_by="local", hooks=hooks(state)
+            state.database, server="lab", host=f"127.0.0.1:{port}", requested_by="local", hooks=state.hooks
         )
         await approvals.approve_request(
-            state.database, RequestKind.HOST, request.id, decided_by="owner", hooks=hooks(state)
+            state.database, RequestKind.HOST, request.id, decided_by="owner", hooks=state.hooks
         )
         allowed = await state.runner.test_run(FETCH, {"url": url}, server="lab", requested_by="local")
         assert allowed.ok, allowed.error
@@ -95,17 +90,18 @@ def main() -> dict:
         await secret_store.set_secret_value(
             state.database, "lab", "API_KEY", "sk-live-abcdef123456", state.keyring
         )
+        assert not await state.watcher.check()  # a secret change is noticed, and is no list change
         report = await state.runner.test_run(source, {}, server="lab", requested_by="local")
         assert report.ok, report.error
         assert report.result == {"echo": "[REDACTED:API_KEY]", "length": 20}
         assert "sk-live" not in report.stdout
-        logs, _ = await execution_log_store.list_execution_logs(
-            state.database, server="lab", offset=0, limit=10
-        )
-        assert logs
+        with anyio.fail_after(10):  # the execution log is written in batches
+            while not (logs := (await execution_log_store.list_execution_logs(state.database, server="lab"))[0]):
+                await anyio.sleep(0.05)
         assert "sk-live" not in repr(logs[0])
 
         await setting_store.set_setting(state.database, "redact_secrets_in_output", "off", updated_by="owner")
+        await state.watcher.check()
         plain = await state.runner.test_run(source, {}, server="lab", requested_by="local")
         assert plain.result == {"echo": "sk-live-abcdef123456", "length": 20}
 
