@@ -96,7 +96,9 @@ def main() -> dict:
         assert report.result == {"echo": "[REDACTED:API_KEY]", "length": 20}
         assert "sk-live" not in report.stdout
         with anyio.fail_after(10):  # the execution log is written in batches
-            while not (logs := (await execution_log_store.list_execution_logs(state.database, server="lab"))[0]):
+            logs: list[object] = []
+            while not logs:
+                logs = list((await execution_log_store.list_execution_logs(state.database, server="lab"))[0])
                 await anyio.sleep(0.05)
         assert "sk-live" not in repr(logs[0])
 
