@@ -1,27 +1,44 @@
-"""``create_app(config)``: the one Starlette app — MCP gateway, health, metrics (admin UI later).
+"""``create_app(config)``: the one Starlette app — MCP gateway, health, and the site behind them.
 
-The app is declared, not decorated: routes are a list, resources come from the lifespan. The
-gateway is built in the lifespan because it needs the state; the ``/mcp`` route forwards to it.
+The app is declared, not decorated. Start-up has two phases (see ``mcpbox.startup``): the
+lifespan builds the gateway at once and starts serving, while a task imports the heavy modules
+off the event loop and opens the state (database, keyring, sandbox pool); only then is the full
+site (readiness, metrics, admin) mounted behind ``/``. Shutdown closes the gateway first, then
+the state, each with a deadline.
 """
 
 from __future__ import annotations
 
+import gc
+import importlib
+import logging
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
+from mcpbox import __version__
+from mcpbox.activity.bus import ChangeBus
 from mcpbox.config import Config
+from mcpbox.errors import MCPBoxError
 from mcpbox.gateway.endpoint import McpGateway
-from mcpbox.state import AppState, open_app_state
-from mcpbox.web.health import health, metrics, ready
+from mcpbox.startup import DeferredApp, DeferredCatalog, DeferredSink, StartupGate
 from mcpbox.web.security_headers import SecurityHeadersMiddleware
 
-OnReady = Callable[[AppState], None]
+if TYPE_CHECKING:
+    from mcpbox.state import AppState
+
+logger = logging.getLogger(__name__)
+OnReady = Callable[["AppState"], None]
+OnFatal = Callable[[BaseException], None]
+GATEWAY_CLOSE_SECONDS = 5.0
 
 
 class _GatewayRoute:
@@ -32,19 +49,41 @@ class _GatewayRoute:
         await gateway(scope, receive, send)
 
 
+async def health(request: Request) -> Response:
+    """Liveness: the process answers (readiness, with its checks, is ``/health/ready``)."""
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
 def create_app(
-    config: Config, *, state: AppState | None = None, on_ready: OnReady | None = None
+    config: Config, *, on_ready: OnReady | None = None, on_fatal: OnFatal | None = None, tune_gc: bool = False
 ) -> Starlette:
-    """Build the app. With ``state`` given (``mcpbox serve``), the caller owns it: startup
-    failures then surface before hypercorn starts, as one clear error instead of a lifespan trace.
-    Without it (tests), the lifespan opens and closes the state itself."""
+    """Build the app. ``on_fatal`` hears a start-up failure after serving began (the server then
+    shuts down and exits 3); ``tune_gc`` freezes start-up objects out of the collector's way."""
+    gate = StartupGate()
+    site = DeferredApp(gate)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
-            opened = state if state is not None else await stack.enter_async_context(open_app_state(config))
-            async with _serving(app, config, opened, on_ready):
+        bus = ChangeBus()
+        catalog = DeferredCatalog(gate)
+        sink = DeferredSink()
+        gateway = McpGateway(config=config, catalog=catalog, bus=bus, record=sink.record)
+        app.state.gateway = gateway
+        app.state.gate = gate
+        app.state.mcpbox = None
+        stop = anyio.Event()
+        maintenance = anyio.CancelScope()
+        opener = _StateOpener(app, config, bus, gate, catalog, sink, site, on_ready, on_fatal, tune_gc)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_in_scope, maintenance, gateway.run_maintenance)
+            tasks.start_soon(opener.run, stop)
+            try:
                 yield
+            finally:
+                with anyio.move_on_after(GATEWAY_CLOSE_SECONDS, shield=True):
+                    await gateway.close()
+                stop.set()  # the opener closes the state and returns
+                maintenance.cancel()
 
     gateway_route = _GatewayRoute()
     methods = ["GET", "POST", "DELETE"]
@@ -53,32 +92,71 @@ def create_app(
             Route("/mcp", gateway_route, methods=methods),
             Route("/mcp/", gateway_route, methods=methods),
             Route("/health", health, methods=["GET"]),
-            Route("/health/ready", ready, methods=["GET"]),
-            Route("/metrics", metrics, methods=["GET"]),
+            Mount("/", app=site),
         ],
         middleware=[Middleware(SecurityHeadersMiddleware)],
         lifespan=lifespan,
     )
 
 
-@asynccontextmanager
-async def _serving(
-    app: Starlette, config: Config, state: AppState, on_ready: OnReady | None
-) -> AsyncIterator[None]:
-    """Build the gateway over an open state, run its maintenance, close it first on shutdown."""
-    async with anyio.create_task_group() as tasks:
-        gateway = McpGateway(config=config, catalog=state.catalog, bus=state.bus, record=state.observe)
+async def _in_scope(scope: anyio.CancelScope, work: Callable[[], Any]) -> None:
+    with scope:
+        await work()
+
+
+class _StateOpener:
+    """Opens the state behind a serving gateway, holds it until shutdown, then closes it."""
+
+    def __init__(
+        self,
+        app: Starlette,
+        config: Config,
+        bus: ChangeBus,
+        gate: StartupGate,
+        catalog: DeferredCatalog,
+        sink: DeferredSink,
+        site: DeferredApp,
+        on_ready: OnReady | None,
+        on_fatal: OnFatal | None,
+        tune_gc: bool,
+    ) -> None:
+        self._app, self._config, self._bus, self._gate = app, config, bus, gate
+        self._catalog, self._sink, self._site = catalog, sink, site
+        self._on_ready, self._on_fatal, self._tune_gc = on_ready, on_fatal, tune_gc
+
+    async def run(self, stop: anyio.Event) -> None:
+        try:
+            # The heavy imports (SQLAlchemy, Alembic, the sandbox) run in a thread so the event
+            # loop keeps answering `initialize` meanwhile.
+            state_module = await anyio.to_thread.run_sync(importlib.import_module, "mcpbox.state")
+            site_module = await anyio.to_thread.run_sync(importlib.import_module, "mcpbox.web.site")
+            async with state_module.open_app_state(self._config, bus=self._bus) as state:
+                self._publish(state, site_module.build_site(state))
+                await stop.wait()
+        except MCPBoxError as exc:
+            logger.error("mcpbox could not start: %s", exc)
+            self._failed(exc)
+        except Exception as exc:
+            logger.exception("mcpbox could not start")
+            self._failed(exc)
+
+    def _publish(self, state: AppState, site: Starlette) -> None:
+        gateway: McpGateway = self._app.state.gateway
         registry = state.metrics.registry
         registry.gauge("mcpbox_mcp_sessions", "Live MCP sessions.", lambda: float(gateway.session_count))
         registry.gauge("mcpbox_mcp_streams", "Open MCP SSE streams.", lambda: float(gateway.stream_count))
-        app.state.mcpbox = state
-        app.state.gateway = gateway
-        tasks.start_soon(gateway.run_maintenance)
-        if on_ready is not None:
-            on_ready(state)
-        try:
-            yield
-        finally:
-            with anyio.move_on_after(5, shield=True):
-                await gateway.close()
-            tasks.cancel_scope.cancel()
+        self._app.state.mcpbox = state
+        self._site.resolve(site)
+        self._catalog.resolve(state.catalog)
+        self._sink.resolve(state.observe)
+        self._gate.ready()
+        if self._tune_gc:
+            gc.collect()
+            gc.freeze()  # start-up objects live forever: keep them out of every later collection
+        if self._on_ready is not None:
+            self._on_ready(state)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._gate.fail(exc)
+        if self._on_fatal is not None:
+            self._on_fatal(exc)

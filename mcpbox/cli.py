@@ -95,7 +95,7 @@ def serve(
     try:
         run(
             config,
-            lambda state: create_app(config, state=state, on_ready=print_banner),
+            lambda on_fatal: create_app(config, on_ready=print_banner, on_fatal=on_fatal, tune_gc=True),
             loop_factory=_loop_factory(),
         )
     except STARTUP_ERRORS as exc:

@@ -21,7 +21,6 @@ from starlette.types import ASGIApp
 
 from mcpbox.config import Config
 from mcpbox.errors import StartupError
-from mcpbox.state import AppState, open_app_state
 
 logger = logging.getLogger(__name__)
 SHUTDOWN_DEADLINE_SECONDS = 10.0
@@ -60,7 +59,8 @@ def _hypercorn_config(config: Config, fd: int) -> HypercornConfig:
     return hc
 
 
-AppFactory = Callable[[AppState], ASGIApp]
+FatalHandler = Callable[[BaseException], None]
+AppFactory = Callable[[FatalHandler], ASGIApp]
 
 
 async def serve(
@@ -70,10 +70,11 @@ async def serve(
     sock: socket.socket | None = None,
     install_signal_handlers: bool = True,
 ) -> None:
-    """Open the state, then serve ``build_app(state)`` until SIGINT/SIGTERM.
+    """Serve ``build_app(on_fatal)`` until SIGINT/SIGTERM or a start-up failure.
 
-    Startup failures (database, key file, migrations) raise before hypercorn starts, so the CLI
-    can report them in one line.
+    The app starts serving before its state is open (two-phase start); if opening the state
+    fails it calls ``on_fatal``, the server shuts down, and the failure is raised here so the CLI
+    reports it in one line with exit code 3.
     """
     sock = sock or bind_socket(config.host, config.port)
     stop = asyncio.Event()
@@ -81,17 +82,22 @@ async def serve(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    # hypercorn owns (and closes) the descriptor it is given; ours is closed only if it never got it.
+    failures: list[BaseException] = []
+
+    def on_fatal(exc: BaseException) -> None:
+        failures.append(exc)
+        stop.set()
+
+    # hypercorn owns (and closes) the descriptor it is given.
     fd = sock.detach()
-    handed_over = False
     try:
-        async with open_app_state(config) as state:
-            app = build_app(state)
-            handed_over = True
-            await hypercorn_serve(app, _hypercorn_config(config, fd), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
-    finally:
-        if not handed_over:
-            os.close(fd)
+        app = build_app(on_fatal)
+    except BaseException:
+        os.close(fd)
+        raise
+    await hypercorn_serve(app, _hypercorn_config(config, fd), shutdown_trigger=stop.wait)  # type: ignore[arg-type]
+    if failures:
+        raise failures[0]
 
 
 def run(

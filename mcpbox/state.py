@@ -21,12 +21,15 @@ from mcpbox.activity.bus import ChangeBus
 from mcpbox.activity.events import ActivityEvent, Outcome
 from mcpbox.activity.recorder import ActivityRecorder
 from mcpbox.approvals.hooks import Hooks
+from mcpbox.auth import admin_store
+from mcpbox.auth.login import purge_expired_auth_state
+from mcpbox.auth.policy import AuthPolicy
 from mcpbox.config import Config
 from mcpbox.crypto.keyring import Keyring
 from mcpbox.db import migrate, setting_store, setup_token_store
 from mcpbox.db.engine import Database, open_database
 from mcpbox.db.key_rotation import open_keyring
-from mcpbox.errors import MCPBoxError, StartupError
+from mcpbox.errors import MCPBoxError, StartupError, StorageError
 from mcpbox.management.catalog import Caller, ToolCatalog
 from mcpbox.management.context import ManagementContext
 from mcpbox.management.published import CombinedCatalog, PublishedCatalog
@@ -148,8 +151,11 @@ def prepare_data_dir(config: Config) -> None:
 
 
 @asynccontextmanager
-async def open_app_state(config: Config) -> AsyncIterator[AppState]:
-    """Open every resource in dependency order; close in reverse on exit."""
+async def open_app_state(config: Config, *, bus: ChangeBus | None = None) -> AsyncIterator[AppState]:
+    """Open every resource in dependency order; close in reverse on exit.
+
+    ``bus`` is the gateway's change bus when the gateway was built first (two-phase start).
+    """
     prepare_data_dir(config)
     await migrate.upgrade_if_needed_async(config)
     async with AsyncExitStack() as stack:
@@ -187,7 +193,7 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
             task_group.start_soon(_start_pool, pool, start_scope)
             stack.callback(start_scope.cancel)
         metrics = ServerMetrics.create()
-        bus = ChangeBus()
+        bus = bus or ChangeBus()
         catalog_cache = CatalogCache(database)
         runner = ToolRunner(database, keyring, pool, execution_logs)
         watcher = CatalogWatcher(
@@ -228,9 +234,11 @@ async def open_app_state(config: Config) -> AsyncIterator[AppState]:
         retention_scope = anyio.CancelScope()
         task_group.start_soon(_run_retention, state, retention_scope)
         stack.callback(retention_scope.cancel)
-        state.setup_token = await setup_token_store.issue_setup_token(
-            database, ttl_seconds=config.setup_token_ttl_seconds
-        )
+        if not await admin_store.admin_exists(database):
+            # First run (or no admin yet): a fresh one-time token for the setup page.
+            state.setup_token = await setup_token_store.issue_setup_token(
+                database, ttl_seconds=config.setup_token_ttl_seconds
+            )
         state.observe(ActivityEvent(name="server.started_up", actor="local"))
         yield state
         state.observe(ActivityEvent(name="server.shutting_down", actor="local"))
@@ -250,7 +258,20 @@ async def _start_pool(pool: SandboxPool, scope: anyio.CancelScope) -> None:
 
 async def _run_retention(state: AppState, scope: anyio.CancelScope) -> None:
     with scope:
-        await run_retention(state.database, state.hooks)
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(run_retention, state.database, state.hooks)
+            tasks.start_soon(_purge_auth_state, state.database)
+
+
+async def _purge_auth_state(database: Database) -> None:
+    """Expired admin sessions and stale login-throttle rows, hourly."""
+    while True:
+        try:
+            with anyio.CancelScope(shield=True):
+                await purge_expired_auth_state(database, AuthPolicy())
+        except StorageError:
+            logger.exception("purging expired admin sessions failed; retrying in an hour")
+        await anyio.sleep(3600)
 
 
 def _register_gauges(state: AppState) -> None:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio
 import httpx
 
 from mcpbox.app import create_app
@@ -21,6 +22,8 @@ async def running_app(
     config = Config.load(environ=env)
     app = create_app(config)
     async with app.router.lifespan_context(app):
+        with anyio.fail_after(60):
+            await app.state.gate.wait()  # two-phase start: wait for the state to be open
         transport = httpx.ASGITransport(app=app, client=(client_host, 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as client:
             yield client, app.state.mcpbox

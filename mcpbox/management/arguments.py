@@ -1,9 +1,10 @@
 """Validation of management-tool arguments against their declared JSON schemas.
 
 The management tools declare small, flat schemas (strings with patterns and lengths, bounded
-integers, booleans, enums). This checks exactly that subset at the edge and reports every
-problem in words an LLM can act on; a schema feature it does not know is a programming error,
-caught by a test that validates every registered schema.
+integers, booleans, enums, and arrays of such scalars with ``items`` and ``maxItems``). This
+checks exactly that subset at the edge and reports every problem in words an LLM can act on; a
+schema feature it does not know is a programming error, caught by a test that validates every
+registered schema.
 """
 
 from __future__ import annotations
@@ -16,8 +17,21 @@ import regex
 from mcpbox.errors import InvalidInput
 
 SUPPORTED_KEYWORDS = frozenset(
-    {"type", "description", "pattern", "minLength", "maxLength", "minimum", "maximum", "enum", "default"}
+    {
+        "type",
+        "description",
+        "pattern",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "enum",
+        "default",
+        "items",
+        "maxItems",
+    }
 )
+_SCALAR_TYPES = frozenset({"string", "integer", "number", "boolean"})
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -33,14 +47,27 @@ def check_schema(schema: Mapping[str, Any]) -> None:
     if schema.get("type") != "object" or schema.get("additionalProperties") is not False:
         raise ValueError("management schemas are closed objects (additionalProperties: false)")
     for name, prop in schema.get("properties", {}).items():
-        unknown = set(prop) - SUPPORTED_KEYWORDS
-        if unknown:
-            raise ValueError(f"property {name!r} uses unsupported keywords {sorted(unknown)}")
-        if prop.get("type") not in _JSON_TYPES:
-            raise ValueError(f"property {name!r} has unsupported type {prop.get('type')!r}")
+        _check_property(name, prop)
     for name in schema.get("required", []):
         if name not in schema.get("properties", {}):
             raise ValueError(f"required property {name!r} is not declared")
+
+
+def _check_property(name: str, prop: Mapping[str, Any]) -> None:
+    unknown = set(prop) - SUPPORTED_KEYWORDS
+    if unknown:
+        raise ValueError(f"property {name!r} uses unsupported keywords {sorted(unknown)}")
+    kind = prop.get("type")
+    if kind not in _JSON_TYPES:
+        raise ValueError(f"property {name!r} has unsupported type {kind!r}")
+    if ("items" in prop or "maxItems" in prop) and kind != "array":
+        raise ValueError(f"property {name!r}: items and maxItems belong to arrays")
+    if "items" in prop:
+        # Arrays of scalars only: nested objects would need the full JSON Schema semantics.
+        items = prop["items"]
+        if items.get("type") not in _SCALAR_TYPES:
+            raise ValueError(f"property {name!r}: array items must be string, integer, number or boolean")
+        _check_property(f"{name}[]", items)
 
 
 def _problems_for(name: str, value: object, prop: Mapping[str, Any]) -> list[str]:
@@ -63,6 +90,12 @@ def _problems_for(name: str, value: object, prop: Mapping[str, Any]) -> list[str
             problems.append(f"'{name}' must be at least {prop['minimum']}")
         if "maximum" in prop and value > prop["maximum"]:
             problems.append(f"'{name}' must be at most {prop['maximum']}")
+    if isinstance(value, list):
+        if "maxItems" in prop and len(value) > prop["maxItems"]:
+            problems.append(f"'{name}' may hold at most {prop['maxItems']} items")
+        if "items" in prop:
+            for index, item in enumerate(value):
+                problems.extend(_problems_for(f"{name}[{index}]", item, prop["items"]))
     return problems
 
 

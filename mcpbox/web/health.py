@@ -16,15 +16,10 @@ import time
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from mcpbox import __version__
 from mcpbox.errors import MCPBoxError
 from mcpbox.state import get_state
 
 logger = logging.getLogger(__name__)
-
-
-async def health(request: Request) -> Response:
-    return JSONResponse({"status": "ok", "version": __version__})
 
 
 async def ready(request: Request) -> Response:
@@ -42,8 +37,9 @@ async def ready(request: Request) -> Response:
     for name, check in state.readiness_checks().items():
         checks[name] = check
         healthy = healthy and bool(check.get("ok"))
-    return JSONResponse({"status": "ready" if healthy else "not_ready", "checks": checks},
-                        status_code=200 if healthy else 503)
+    return JSONResponse(
+        {"status": "ready" if healthy else "not_ready", "checks": checks}, status_code=200 if healthy else 503
+    )
 
 
 def _is_loopback(request: Request) -> bool:
@@ -62,10 +58,13 @@ async def metrics(request: Request) -> Response:
         supplied = request.headers.get("authorization", "")
         expected = "Bearer " + token.reveal()
         if not hmac.compare_digest(supplied.encode(), expected.encode()):
-            return PlainTextResponse("metrics token required\n", status_code=401,
-                                     headers={"WWW-Authenticate": "Bearer"})
+            return PlainTextResponse(
+                "metrics token required\n", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
     elif not _is_loopback(request):
-        return PlainTextResponse("metrics are served to loopback clients only; set metrics_token\n",
-                                 status_code=403)
-    return PlainTextResponse(state.metrics.registry.render(),
-                             media_type="text/plain; version=0.0.4; charset=utf-8")
+        return PlainTextResponse(
+            "metrics are served to loopback clients only; set metrics_token\n", status_code=403
+        )
+    return PlainTextResponse(
+        state.metrics.registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
+    )

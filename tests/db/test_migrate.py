@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
+import mcpbox.auth.models
 import mcpbox.db.models  # noqa: F401  (registers the tables)
 from mcpbox.config import Config
 from mcpbox.db import migrate

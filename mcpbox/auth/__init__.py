@@ -1,0 +1,1 @@
+"""Admin authentication: accounts, passwords, server-side sessions, CSRF and login throttling."""
