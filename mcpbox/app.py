@@ -41,12 +41,35 @@ OnFatal = Callable[[BaseException], None]
 GATEWAY_CLOSE_SECONDS = 5.0
 
 
+MCP_PATHS = frozenset({"/mcp", "/mcp/"})
+
+
 class _GatewayRoute:
     """ASGI endpoint for ``/mcp`` that forwards to the gateway the lifespan built."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         gateway: McpGateway = scope["app"].state.gateway
         await gateway(scope, receive, send)
+
+
+class McpboxApp(Starlette):
+    """Starlette, with ``/mcp`` taken before the generic middleware stack and router.
+
+    Every MCP request is on the hot path; the gateway maps its own errors, so the error and
+    exception middlewares and the route table add nothing but time there. Security headers are
+    still added, by the same middleware every other response goes through.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._mcp = SecurityHeadersMiddleware(_GatewayRoute())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in MCP_PATHS and getattr(self.state, "gateway", None):
+            scope["app"] = self
+            await self._mcp(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
 
 async def health(request: Request) -> Response:
@@ -87,7 +110,7 @@ def create_app(
 
     gateway_route = _GatewayRoute()
     methods = ["GET", "POST", "DELETE"]
-    return Starlette(
+    return McpboxApp(
         routes=[
             Route("/mcp", gateway_route, methods=methods),
             Route("/mcp/", gateway_route, methods=methods),
