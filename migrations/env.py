@@ -11,7 +11,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
-import mcpbox.auth.models  # noqa: F401  (admin tables)
+import mcpbox.auth.models
 import mcpbox.db.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 connection = context.config.attributes.get("connection")
