@@ -22,12 +22,13 @@ $(UV):
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(STAMP): $(UV) uv.lock pyproject.toml
-	$(UV) sync --frozen --inexact --python $(BIN)/python
+	$(UV) sync --frozen --inexact --compile-bytecode --python $(BIN)/python
 	@rm -f $(VENV)/.synced-* && touch $(STAMP)
 
 install: $(STAMP)  ## Create .venv from the lock file (runtime and dev tools).
 
 serve: install  ## Install, then run mcpbox serve on 127.0.0.1:8000.
+	@$(BIN)/python -m compileall -q mcpbox  # bytecode on disk: start-up does not recompile
 	$(BIN)/mcpbox serve $(ARGS)
 
 test: install  ## Install, then run the whole test suite (no tests collected counts as failure).
