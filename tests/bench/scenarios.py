@@ -11,7 +11,8 @@ are reported as skipped with the reason):
 * ``sandbox-warm``: a published echo tool served by warm workers;
 * ``echo-while-sleeping``: p99 of the warm echo while another published tool sleeps 30 s (that
   call is cancelled with ``notifications/cancelled`` when the run ends).
-The publishing steps are a best guess at the tool arguments: see TODO(lead) in ``publish_tool``.
+Publication needs no human: the bench seeds ``tool_approval_mode = auto_approve`` into its own
+fresh data dir before mcpbox starts (``seed_auto_approve``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,10 +43,7 @@ def echoed(result: Mapping[str, Any]) -> str | None:
 
 
 def ran_echo(result: Mapping[str, Any]) -> str | None:
-    """``mcpbox_test_code`` reports the run as data; the run must be ok and return the message.
-
-    TODO(lead): keyed on the current shape (structuredContent ``ok``/``result``/``error``).
-    """
+    """``mcpbox_test_code`` reports the run as data; the run must be ok and return the message."""
     report = result.get("structuredContent")
     if not isinstance(report, dict):
         return "no structuredContent run report"
@@ -119,8 +118,37 @@ def mcpbox_argv(port: int, data_dir: Path) -> list[str]:
     return [MCPBOX_BIN, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data_dir)]
 
 
+def seed_auto_approve(data_dir: Path) -> None:
+    """Create the bench's database with ``tool_approval_mode = auto_approve`` so that the
+    published-tool scenarios need no owner; the policy is stored in the database, not in config."""
+    from mcpbox.config import Config
+    from mcpbox.db import migrate, setting_store
+    from mcpbox.db.engine import open_database
+
+    async def seed() -> None:
+        config = Config.load(environ={"MCPBOX_DATA_DIR": str(data_dir)})
+        config.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        await migrate.upgrade_async(config)
+        database = await open_database(config)
+        try:
+            await setting_store.set_setting(
+                database, "tool_approval_mode", "auto_approve", updated_by="bench"
+            )
+        finally:
+            await database.close()
+
+    # Called from the bench's event loop: seed on a thread with a loop of its own.
+    with ThreadPoolExecutor(max_workers=1) as executor:
+        executor.submit(asyncio.run, seed()).result()
+
+
 def mcpbox_env(data_dir: Path) -> dict[str, str]:
-    """Only the settings the bench chooses: stray ``MCPBOX_*`` variables of the caller are dropped."""
+    """Only the settings the bench chooses: stray ``MCPBOX_*`` variables of the caller are dropped.
+
+    Also seeds the data dir (once) so that publish requests are approved by policy.
+    """
+    if not (data_dir / "mcpbox.db").exists():
+        seed_auto_approve(data_dir)
     env = {key: value for key, value in os.environ.items() if not key.startswith("MCPBOX_")}
     env["MCPBOX_DATA_DIR"] = str(data_dir)
     return env
@@ -221,9 +249,7 @@ ANSWER_WAIT_SECONDS = 15.0
 async def publish_tool(session: McpSession, name: str, source: str) -> str:
     """Create ``bench`` (once), save ``name`` with ``source``, ask to publish it, wait until it is listed.
 
-    TODO(lead): argument names follow DESIGN.md §6 and are guesses until the tools land; the
-    bench data dir must let publication through without a human (e.g. tool_approval_mode =
-    auto_approve, or approve here through whatever the admin side offers).
+    The bench's data dir approves publish requests by policy (see ``seed_auto_approve``).
     """
     listed = await list_tool_names(session)
     missing = sorted(set(PUBLISH_TOOLS) - listed)
@@ -236,7 +262,7 @@ async def publish_tool(session: McpSession, name: str, source: str) -> str:
     await _call_unless_exists(
         session, ToolCall("mcpbox_create_tool", {"server": BENCH_SERVER, "name": name, "code": source})
     )
-    await session.call_tool(ToolCall("mcpbox_request_publish", {"server": BENCH_SERVER, "tool": name}))
+    await session.call_tool(ToolCall("mcpbox_request_publish", {"server": BENCH_SERVER, "name": name}))
     deadline = time.monotonic() + PUBLISH_WAIT_SECONDS
     while time.monotonic() < deadline:
         if mcp_name in await list_tool_names(session):
@@ -244,7 +270,7 @@ async def publish_tool(session: McpSession, name: str, source: str) -> str:
         await asyncio.sleep(0.2)
     raise ScenarioUnavailable(
         f"{mcp_name} not listed {PUBLISH_WAIT_SECONDS:.0f}s after mcpbox_request_publish "
-        "(needs approval; see TODO(lead) in tests/bench/scenarios.py)"
+        "(tool_approval_mode should be auto_approve in the bench data dir)"
     )
 
 
