@@ -95,8 +95,8 @@ def _landlock(zygote: Mapping[str, Any], worker: Mapping[str, Any]) -> Layer:
         return Layer(
             "landlock",
             True,
-            f"ABI {abi}; read-only access to {paths} directories (the Python installation and the time "
-            f"zone database), nothing else; {scopes}",
+            f"ABI {abi}; read-only access to {paths} directories (the Python installation, the time "
+            f"zone database and the approved packages), nothing else; {scopes}",
         )
     reason = worker.get("landlock_error") or zygote.get("landlock_reason") or "not applied"
     return Layer("landlock", False, f"ABI {abi}: {reason}")

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mcpbox.activity.events import ActivityEvent, Outcome
@@ -37,6 +39,8 @@ BACKOFF_FIRST, BACKOFF_CAP = 0.05, 10.0
 CRASH_LOOP_AFTER = 3
 # RLIMIT_CPU's hard limit is fixed at spawn and can never rise: room for every call at the cap.
 CPU_CAP_SECONDS = 300
+# The packages directory: public code, no secret; the 0700 data directory above it keeps others out.
+PACKAGES_MODE = 0o755
 
 
 EventSink = Callable[[ActivityEvent], None]
@@ -57,6 +61,32 @@ class PoolCounters:
     restarts: int = 0
     busy_rejections: int = 0
     retired: int = 0
+
+
+def packages_dir(config: Config) -> Path:
+    """Where approved packages are installed (``mcpbox.tools.packages`` writes there)."""
+    return config.data_dir / "packages"
+
+
+def prepare_packages_dir(path: Path) -> Path | None:
+    """Create the packages directory if it is missing, so the zygote can open it at its start.
+
+    Its parent, the data directory, is mode 0700 (it holds the database and keys) and is what keeps
+    other host users out; it is the server's startup that creates it, so without it there are no
+    packages (None) and nothing is created here. The packages directory itself is 0755: it holds
+    public PyPI code and no secret, and a server started as root runs its workers as ``nobody``,
+    who reach it without searching the data directory (see ``worker.packages``) but still need
+    read and search permission on it. The mode is set explicitly because ``mkdir``'s is cut by the
+    umask. An existing directory is left as it is; the zygote reports whether workers can read it.
+    """
+    if not path.parent.is_dir():
+        return None
+    try:
+        path.mkdir(mode=PACKAGES_MODE)
+    except FileExistsError:
+        return path
+    os.chmod(path, PACKAGES_MODE)
+    return path
 
 
 class WorkerSupply:
@@ -80,6 +110,7 @@ class WorkerSupply:
         self._command = command
         self._disabled = disabled
         self._limits = SandboxLimits.from_config(config)
+        self._packages_dir = packages_dir(config)
         self._arguments_bound = 2 * config.max_body_bytes
         self._zygote: ZygoteClient | None = None
         self._reaping: dict[int, WorkerHandle] = {}
@@ -215,14 +246,25 @@ class WorkerSupply:
 
     # -- keeping the supply up -------------------------------------------------------------------
     async def _start_zygote(self) -> None:
+        packages: Path | None = None
+        try:
+            packages = await asyncio.to_thread(prepare_packages_dir, self._packages_dir)
+        except OSError as exc:  # not fatal: tools without extra packages still run
+            logger.error("cannot create the packages directory %s: %s", self._packages_dir, exc)
         zygote = ZygoteClient(
             on_exit=self._on_worker_exit,
             on_death=self._on_zygote_death,
             command=self._command,
             disable=self._disabled,
+            packages_dir=None if packages is None else str(packages),
         )
         self._zygote = zygote
-        await zygote.start(START_TIMEOUT)
+        facts = await zygote.start(START_TIMEOUT)
+        if packages is not None and not facts.get("packages_readable"):
+            reason = facts.get("packages_reason") or (
+                f"the workers' uid {facts.get('uid')} may not read it; `chmod 755` it"
+            )
+            logger.warning("approved packages in %s are not importable: %s", self._packages_dir, reason)
 
     async def _maintain(self) -> None:
         """Keep the zygote alive and ``idle_workers`` fresh workers ready; retire idle warm ones."""

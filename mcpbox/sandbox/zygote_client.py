@@ -56,7 +56,11 @@ def default_command() -> list[str]:
 
 
 class ZygoteClient:
-    """One zygote process; a dead one is replaced by a new client (the pool does that)."""
+    """One zygote process; a dead one is replaced by a new client (the pool does that).
+
+    ``packages_dir`` (absolute) is where approved packages are installed; the zygote learns it
+    from its init message because its environment is scrubbed and ``-I`` ignores ``PYTHON*``.
+    """
 
     def __init__(
         self,
@@ -65,6 +69,7 @@ class ZygoteClient:
         on_death: Callable[[], None],
         command: Sequence[str] | None = None,
         disable: frozenset[str] = frozenset(),
+        packages_dir: str | None = None,
     ) -> None:
         self.state = ZygoteState.CREATED
         self.facts: dict[str, Any] = {}
@@ -73,6 +78,7 @@ class ZygoteClient:
         self._on_death = on_death
         self._command = list(command or default_command())
         self._disable = sorted(disable)
+        self._packages_dir = packages_dir
         self._sock: socket.socket | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._ready: asyncio.Future[dict[str, Any]] | None = None
@@ -107,7 +113,8 @@ class ZygoteClient:
         self._ready = loop.create_future()
         loop.add_reader(ours.fileno(), self._on_readable)
         self._watcher = asyncio.create_task(self._watch(), name=f"zygote-{self.pid}-watch")
-        ours.send(json.dumps({"op": "init", "disable": self._disable}).encode())
+        init = {"op": "init", "disable": self._disable, "packages_dir": self._packages_dir}
+        ours.send(json.dumps(init).encode())
         try:
             async with asyncio.timeout(wait_seconds):
                 ready = await self._ready

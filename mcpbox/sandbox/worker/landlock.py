@@ -1,5 +1,9 @@
 """Landlock through raw syscalls: read-only access to the Python installation, nothing else.
 
+The zygote adds one more read-only directory, the approved packages (see ``packages``); read file
+and read directory are all a C extension there needs, because Landlock's execute right governs
+``execve`` and not ``mmap(PROT_EXEC)``.
+
 The zygote builds one ruleset (opening the allowed directories while it still can) and keeps its
 file descriptor; every worker inherits it and calls only ``landlock_restrict_self`` right after the
 fork, so the per-worker cost is one syscall. Each ``restrict_self`` creates a *new* domain, which is

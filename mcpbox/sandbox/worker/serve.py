@@ -6,6 +6,9 @@ secrets of its first call (a warm worker); anything else makes it exit right aft
 one-shot worker leaves nothing behind. While a call runs, the tool's ``http`` requests travel as
 ``http`` frames and come back as ``http_result`` frames; several may be in flight at once.
 
+Approved packages are put on the import path only for a tool whose allowed modules go beyond the
+defaults, right before each of its calls (``packages.enable``); other tools never see them.
+
 A supervisor that breaks the framing rules, or closes the channel, ends the worker at once.
 """
 
@@ -18,7 +21,7 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
-from mcpbox.sandbox.worker import confine, frames, runtime
+from mcpbox.sandbox.worker import confine, frames, packages, runtime
 from mcpbox.sandbox.worker.messages import HttpRequest, HttpResponse, MessageError
 
 EXIT_OK, EXIT_PROTOCOL, EXIT_INTERNAL = frames.EXIT_OK, frames.EXIT_PROTOCOL, frames.EXIT_INTERNAL
@@ -198,6 +201,8 @@ class Worker:
                 summary = "; ".join(f"line {v.line}: {v.message}" for v in exc.violations)
                 await self._channel.send(_failure(summary, "policy", _violations(exc.violations)))
                 return False
+        if self._prepared.allowed_modules - runtime.DEFAULT_MODULES:
+            packages.enable()  # approved extra modules may come from installed packages
         confine.arm_cpu(cpu)
         try:
             outcome = await runtime.run_call(

@@ -4,7 +4,8 @@ Started by the supervisor as ``python -I -m mcpbox.sandbox.worker.zygote`` with 
 environment and a SOCK_SEQPACKET control socket on fd 0. Control messages are single JSON
 datagrams:
 
-    supervisor -> zygote   {"op": "init", "disable": [...]}            once, first
+    supervisor -> zygote   {"op": "init", "disable": [...],            once, first
+                            "packages_dir": "/abs/path" | null}
                            {"op": "spawn", "memory_mib", ...}          + one fd (the worker's channel)
     zygote -> supervisor   {"op": "ready", "isolation": {...}}         once, after setup
                            {"op": "exited", "pid", "code", "signal"}   per reaped worker
@@ -12,6 +13,10 @@ datagrams:
 Forking from a process that already imported the runtime makes a worker cost a fork plus a few
 syscalls. A spawn is not answered: the worker's own hello on its channel carries its pid.
 The zygote reads nothing but its control socket and never runs tool code.
+
+The packages directory arrives in the init message, not from the environment or the command line:
+the zygote runs with ``-I`` and a scrubbed environment, and the control socket is the one channel
+the supervisor already trusts. See ``packages`` for how workers reach it.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import socket
 import sys
 from typing import Any, NoReturn
 
-from mcpbox.sandbox.worker import confine, landlock, namespaces, runtime, serve
+from mcpbox.sandbox.worker import confine, landlock, namespaces, packages, runtime, serve
 from mcpbox.sandbox.worker.messages import HttpRequest, HttpResponse
 
 CONTROL_FD = 0
@@ -126,21 +131,37 @@ def warm_up() -> None:
 class Zygote:
     """Setup facts plus the fork loop."""
 
-    def __init__(self, control: socket.socket, disable: set[str]) -> None:
+    def __init__(self, control: socket.socket, disable: set[str], packages_dir: str | None = None) -> None:
         self.control = control
         self.pid = os.getpid()
         self.parent = os.getppid()
         self.devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         self.ruleset: landlock.Ruleset | None = None
+        self.packages_fd: int | None = None
         self.facts: dict[str, Any] = {"preload_failed": preload()}
         warm_up()
-        self._setup(disable)
+        self._setup(disable, packages_dir)
         self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.set_wakeup_fd(self._wake_w)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
 
-    def _setup(self, disable: set[str]) -> None:
+    def _open_packages(self, packages_dir: str | None) -> list[str]:
+        """Open the packages directory (before dropping root); its path, to add to the ruleset."""
         facts = self.facts
+        facts["packages_dir"] = packages_dir
+        facts["packages_reason"] = "" if packages_dir else "no packages directory was given"
+        if not packages_dir:
+            return []
+        try:
+            self.packages_fd = packages.open_directory(packages_dir)
+        except (OSError, ValueError) as exc:
+            facts["packages_reason"] = f"cannot open {packages_dir}: {exc}"
+            return []
+        return [os.path.realpath(packages_dir)]
+
+    def _setup(self, disable: set[str], packages_dir: str | None) -> None:
+        facts = self.facts
+        packages_paths = self._open_packages(packages_dir)
         abi = landlock.abi_version()
         facts["landlock_abi"] = abi
         facts["landlock_reason"] = "" if abi else "the kernel has no Landlock (or it is disabled at boot)"
@@ -149,7 +170,8 @@ class Zygote:
         elif abi:
             try:
                 # Built before dropping root: the paths may sit under a directory only root can walk.
-                self.ruleset = landlock.build_ruleset(landlock.python_paths(), abi)
+                # Read-only like the Python installation; new packages land beneath it and are covered.
+                self.ruleset = landlock.build_ruleset(landlock.python_paths() + packages_paths, abi)
                 facts["landlock_paths"] = list(self.ruleset.paths)
                 facts["landlock_scoped"] = self.ruleset.scoped
             except OSError as exc:
@@ -169,6 +191,8 @@ class Zygote:
         )
         facts["capabilities_dropped"] = namespaces.drop_capabilities()
         facts["uid"] = os.getuid()
+        # Now with the workers' uid: a root server's workers are nobody, and must still read it.
+        facts["packages_readable"] = self.packages_fd is not None and packages.readable(self.packages_fd)
         # setuid clears the parent-death signal, so it is set only now.
         facts["zygote_dies_with_parent"] = confine.die_with_parent(self.parent)
 
@@ -268,6 +292,13 @@ class Zygote:
                 facts["landlock"] = True
             except OSError as exc:
                 facts["landlock_error"] = str(exc)
+        facts["packages"] = False
+        if self.packages_fd is not None:
+            try:
+                packages.attach(self.packages_fd)  # before close_fds closes the descriptor
+                facts["packages"] = True
+            except OSError as exc:
+                facts["packages_error"] = str(exc)
         confine.close_fds(channel_fd, self.devnull)
         facts["rlimits"] = confine.apply_rlimits(limits)
         facts["open_fds"] = [fd for fd in range(64) if _is_open(fd)]
@@ -291,10 +322,13 @@ def main() -> NoReturn:
         if init.get("op") != "init":
             raise ValueError("the first message must be init")
         disable = {str(name) for name in init.get("disable", [])}
+        packages_dir = init.get("packages_dir")
+        if packages_dir is not None and not isinstance(packages_dir, str):
+            raise ValueError("packages_dir must be a string or null")
     except (OSError, ValueError) as exc:
         _log(f"no valid init message ({exc}); exiting")
         os._exit(1)
-    Zygote(control, disable).run()
+    Zygote(control, disable, packages_dir).run()
 
 
 if __name__ == "__main__":
