@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mcpbox.approvals.hooks import Hooks
-from mcpbox.cli import cli_actor, main
+from mcpbox.cli import main
+from mcpbox.cli.common import cli_actor
 from mcpbox.config import Config
 from mcpbox.crypto.keyring import Keyring
 from mcpbox.db import activity_store, migrate, secret_store, server_store, tool_store
@@ -333,7 +334,7 @@ def test_a_request_decision_is_logged_with_the_services_typed_events(data_dir: P
 
 
 def test_a_package_the_audit_refuses_is_not_approved_and_the_refusal_is_logged(tmp_path: Path) -> None:
-    from mcpbox.cli import decide_ref
+    from mcpbox.cli.approvals import decide_ref
     from mcpbox.errors import PermissionDenied
     from mcpbox.tools.packages import PackageInstaller, PackageSpec, Vulnerability
 
@@ -359,3 +360,26 @@ def test_a_package_the_audit_refuses_is_not_approved_and_the_refusal_is_logged(t
     refused = [row for row in in_db(tmp_path, _activity) if row.name == "package.install_refused"]
     assert refused[0].actor == cli_actor()
     assert not (tmp_path / "packages").exists() or not any((tmp_path / "packages").iterdir())
+
+
+def test_admin_create_and_reset_password_read_the_password_from_stdin_only(tmp_path: Path) -> None:
+    created = invoke(
+        tmp_path, "admin", "create", "owner", "--password-stdin", stdin="correct horse battery\n"
+    )
+    assert created.exit_code == 0, created.output
+    assert "admin owner created" in created.output
+    assert "correct horse" not in created.output
+    again = invoke(tmp_path, "admin", "create", "owner", "--password-stdin", stdin="another long password\n")
+    assert again.exit_code == 1
+    short = invoke(tmp_path, "admin", "reset-password", "owner", "--password-stdin", stdin="short\n")
+    assert short.exit_code == 1
+    assert "at least" in short.output
+    reset = invoke(
+        tmp_path, "admin", "reset-password", "owner", "--password-stdin", stdin="a new long password\n"
+    )
+    assert reset.exit_code == 0, reset.output
+    assert "0 session(s) signed out" in reset.output
+    missing = invoke(
+        tmp_path, "admin", "reset-password", "nobody", "--password-stdin", stdin="a new long password\n"
+    )
+    assert missing.exit_code == 1
