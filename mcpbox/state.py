@@ -26,7 +26,7 @@ from mcpbox.auth.login import purge_expired_auth_state
 from mcpbox.auth.policy import AuthPolicy
 from mcpbox.config import Config
 from mcpbox.crypto.keyring import Keyring
-from mcpbox.db import migrate, setting_store, setup_token_store
+from mcpbox.db import schema_version, setting_store, setup_token_store
 from mcpbox.db.engine import Database, open_database
 from mcpbox.db.key_rotation import open_keyring
 from mcpbox.errors import MCPBoxError, StartupError, StorageError
@@ -157,7 +157,7 @@ async def open_app_state(config: Config, *, bus: ChangeBus | None = None) -> Asy
     ``bus`` is the gateway's change bus when the gateway was built first (two-phase start).
     """
     prepare_data_dir(config)
-    await migrate.upgrade_if_needed_async(config)
+    await schema_version.ensure_current(config)
     async with AsyncExitStack() as stack:
         database = await open_database(config)
         stack.push_async_callback(database.close)

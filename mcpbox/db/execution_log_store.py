@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, func
+from sqlalchemy import delete, func, insert
 from sqlmodel import col, select
 
 from mcpbox.db.engine import Database
@@ -74,44 +74,49 @@ def truncate(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - len(TRUNCATED))] + TRUNCATED
 
 
-def _new_row(entry: NewExecutionLog) -> ExecutionLogRow:
+def _values(entry: NewExecutionLog) -> dict[str, Any]:
+    """Column values of one entry, sizes bounded (shared by the single and batched inserts)."""
     if entry.kind not in ("call", "test"):
         raise InvalidInput("execution log kind must be 'call' or 'test'")
     arguments = json.dumps(dict(entry.arguments), separators=(",", ":"), default=str, ensure_ascii=False)
     if len(arguments) > ARGUMENTS_MAX_CHARS:
         arguments = json.dumps({"_truncated": truncate(arguments, ARGUMENTS_MAX_CHARS)})
     attempts = [dict(attempt) for attempt in entry.egress[:EGRESS_MAX_ATTEMPTS]]
-    return ExecutionLogRow(
-        at=entry.at or utcnow(),
-        server=entry.server,
-        tool=entry.tool,
-        version=entry.version,
-        content_hash=entry.content_hash,
-        kind=entry.kind,
-        arguments=arguments,
-        result_summary=truncate(entry.result_summary, SUMMARY_MAX_CHARS),
-        stdout=truncate(entry.stdout, STDOUT_MAX_CHARS),
-        duration_ms=entry.duration_ms,
-        egress=json.dumps(attempts, separators=(",", ":"), default=str),
-        outcome=entry.outcome,
-        error=None if entry.error is None else truncate(entry.error, ERROR_MAX_CHARS),
-        requested_by=entry.requested_by,
-    )
+    return {
+        "at": entry.at or utcnow(),
+        "server": entry.server,
+        "tool": entry.tool,
+        "version": entry.version,
+        "content_hash": entry.content_hash,
+        "kind": entry.kind,
+        "arguments": arguments,
+        "result_summary": truncate(entry.result_summary, SUMMARY_MAX_CHARS),
+        "stdout": truncate(entry.stdout, STDOUT_MAX_CHARS),
+        "duration_ms": entry.duration_ms,
+        "egress": json.dumps(attempts, separators=(",", ":"), default=str),
+        "outcome": entry.outcome,
+        "error": None if entry.error is None else truncate(entry.error, ERROR_MAX_CHARS),
+        "requested_by": entry.requested_by,
+    }
 
 
 async def insert_many(db: Database, entries: Sequence[NewExecutionLog]) -> int:
-    """Store a batch in one transaction (the batched writer's insert); returns how many."""
-    rows = [_new_row(entry) for entry in entries]
+    """Store a batch in one transaction (the batched writer's insert); returns how many.
+
+    A Core executemany, not ORM objects: one published call writes one row, so this is on the
+    throughput path of every call.
+    """
+    rows = [_values(entry) for entry in entries]
     if not rows:
         return 0
     async with db.write() as session:
-        session.add_all(rows)
+        await session.exec(insert(ExecutionLogRow), params=rows)
     return len(rows)
 
 
 async def insert_execution_log(db: Database, entry: NewExecutionLog) -> int:
     """Store one entry (sizes bounded); returns its id."""
-    row = _new_row(entry)
+    row = ExecutionLogRow(**_values(entry))
     async with db.write() as session:
         session.add(row)
         await session.flush()

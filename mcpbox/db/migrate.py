@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
-from pathlib import Path
 from typing import Any, TypeVar
 
 import alembic.command
@@ -34,24 +33,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-import mcpbox
 from mcpbox.config import Config
 from mcpbox.db.engine import WRITE_OPTION, Database, open_database
+from mcpbox.db.schema_version import migrations_dir
 from mcpbox.errors import MigrationError, StorageError
 
 T = TypeVar("T")
-
-
-def migrations_dir() -> Path:
-    """The Alembic script directory: inside the package (wheel) or beside it (checkout)."""
-    package_dir = Path(mcpbox.__file__).resolve().parent
-    for candidate in (package_dir / "_migrations", package_dir.parent / "migrations"):
-        if (candidate / "env.py").is_file():
-            return candidate
-    raise MigrationError(
-        f"migration scripts not found (looked in {package_dir / '_migrations'} and "
-        f"{package_dir.parent / 'migrations'}); the installation is incomplete"
-    )
 
 
 def alembic_config() -> alembic.config.Config:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcpbox import __version__
-from mcpbox.db import migrate
+from mcpbox.db import schema_version
 from mcpbox.errors import MCPBoxError
 from mcpbox.state import AppState
 
@@ -48,8 +48,8 @@ class SystemInfo:
 async def system_info(state: AppState) -> SystemInfo:
     config = state.config
     try:
-        revision = await migrate.current_async(config, database=state.database)
-        head: str | None = migrate.head()
+        revision = await schema_version.stored_revision(config, state.database)
+        head: str | None = schema_version.shipped_head()
     except MCPBoxError:
         revision, head = None, None
     pool = getattr(state, "pool", None)

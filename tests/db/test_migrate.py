@@ -134,3 +134,20 @@ async def test_a_database_from_a_newer_mcpbox_is_refused(config: Config) -> None
         await db.close()
     with pytest.raises(MigrationError, match="does not know"):
         await migrate.upgrade_if_needed_async(config)
+
+
+def test_the_alembic_free_head_check_agrees_with_alembic() -> None:
+    from mcpbox.db.schema_version import shipped_head
+
+    assert shipped_head() == migrate.head()
+
+
+@pytest.mark.anyio
+async def test_ensure_current_migrates_a_fresh_database_and_then_needs_no_alembic(config: Config) -> None:
+    from mcpbox.db.schema_version import ensure_current, stored_revision
+
+    assert await stored_revision(config) is None
+    await ensure_current(config)
+    assert await stored_revision(config) == migrate.head()
+    await ensure_current(config)  # at head: nothing to do
+    assert await migrate.current_async(config) == migrate.head()
