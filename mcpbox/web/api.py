@@ -29,11 +29,11 @@ from mcpbox.web.templating import iso_utc
 T = TypeVar("T")
 
 
-def _json(data: object, status: int = 200) -> Response:
+def json_response(data: object, status: int = 200) -> Response:
     return JSONResponse(data, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _page(page: Page[T], convert: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
+def page_json(page: Page[T], convert: Callable[[T], dict[str, Any]]) -> dict[str, Any]:
     return {
         "items": [convert(item) for item in page.items],
         "total": page.total,
@@ -42,7 +42,7 @@ def _page(page: Page[T], convert: Callable[[T], dict[str, Any]]) -> dict[str, An
     }
 
 
-def _int_param(ctx: AdminRequest, name: str) -> int | None:
+def int_param(ctx: AdminRequest, name: str) -> int | None:
     value = ctx.request.query_params.get(name)
     if value is None or value == "":
         return None
@@ -76,7 +76,7 @@ def secret_json(secret: SecretInfo) -> dict[str, Any]:
 async def session_info(ctx: AdminRequest) -> Response:
     """Who is signed in, and the CSRF token unsafe API calls must send."""
     assert ctx.session is not None  # the guard let a signed-in request through
-    return _json(
+    return json_response(
         {
             "admin": ctx.session.admin_name,
             "csrf_token": ctx.csrf_token,
@@ -87,9 +87,11 @@ async def session_info(ctx: AdminRequest) -> Response:
 
 async def dashboard(ctx: AdminRequest) -> Response:
     summary = await operations.dashboard(ctx.state)
-    return _json(
+    return json_response(
         {
             "servers": summary.server_count,
+            "tools": summary.tool_count,
+            "pending_approvals": summary.pending_count,
             "tool_calls": {
                 "last_hour": {"calls": summary.hour.calls, "errors": summary.hour.errors},
                 "last_day": {"calls": summary.day.calls, "errors": summary.day.errors},
@@ -100,13 +102,22 @@ async def dashboard(ctx: AdminRequest) -> Response:
 
 
 async def servers(ctx: AdminRequest) -> Response:
-    page = await operations.servers_page(ctx.state, _int_param(ctx, "page"), _int_param(ctx, "page_size"))
-    return _json(_page(page, server_json))
+    page = await operations.servers_page(ctx.state, int_param(ctx, "page"), int_param(ctx, "page_size"))
+    return json_response(page_json(page, server_json))
 
 
 async def server(ctx: AdminRequest) -> Response:
     detail = await operations.server_detail(ctx.state, ctx.request.path_params["name"])
-    return _json({**server_json(detail.server), "secrets": _secrets(detail.secrets)})
+    return json_response(
+        {
+            **server_json(detail.server),
+            "secrets": _secrets(detail.secrets),
+            "tool_count": detail.tools.total,
+            "approved_hosts": [request.subject for request in detail.approved_hosts],
+            "approved_modules": [request.subject for request in detail.approved_modules],
+            "pending_requests": detail.pending_requests,
+        }
+    )
 
 
 async def secret_put(ctx: AdminRequest) -> Response:
@@ -117,7 +128,7 @@ async def secret_put(ctx: AdminRequest) -> Response:
         raise InvalidInput('body must be {"value": "<non-empty string>"}')
     name, key = ctx.request.path_params["name"], ctx.request.path_params["key"]
     secret = await operations.put_secret(ctx.state, ctx.admin_name, name, key, value)
-    return _json(secret_json(secret))
+    return json_response(secret_json(secret))
 
 
 async def secret_delete(ctx: AdminRequest) -> Response:
@@ -128,12 +139,12 @@ async def secret_delete(ctx: AdminRequest) -> Response:
 
 async def activity(ctx: AdminRequest) -> Response:
     page = await activity_page(ctx.state, parse_activity_query(ctx.request.query_params))
-    return _json(_page(page, record_json))
+    return json_response(page_json(page, record_json))
 
 
 async def system(ctx: AdminRequest) -> Response:
     info = await system_info(ctx.state)
-    return _json(
+    return json_response(
         {
             "version": info.version,
             "uptime_seconds": round(info.uptime_seconds),

@@ -140,8 +140,13 @@ def safe_next(target: str | None) -> str:
 def origin_allowed(request: Request, state: AppState) -> bool:
     """Defence in depth beside the token: a browser's cross-site write says so in its headers."""
     origin = request.headers.get("origin")
+    fetch_site = request.headers.get("sec-fetch-site")
     if origin is None:
-        return request.headers.get("sec-fetch-site", "same-origin") in ("same-origin", "none")
+        return (fetch_site or "same-origin") in ("same-origin", "none")
+    if origin == "null":
+        # An opaque origin (privacy settings, a sandboxed frame): only the browser's own
+        # Sec-Fetch-Site, which page script cannot set, can vouch that it is our page.
+        return fetch_site == "same-origin"
     own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
     allowed = {own}
     if state.config.public_url:

@@ -4,6 +4,8 @@ Pages and API handlers only translate HTTP to these calls and the results back t
 JSON, so neither can gain logic the other lacks. Every list here takes a page number and a page
 size and caps the size at ``config.page_size_max``. Actions record an activity event naming the
 admin; secret values go into ``secret_store`` and are never returned, rendered or logged.
+Anything that changes what calls see (secrets, a server started or stopped) tells the catalog
+watcher at once (``local_change``), so cached call contexts and tool lists are dropped.
 """
 
 from __future__ import annotations
@@ -17,10 +19,14 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from mcpbox.activity.events import ActivityEvent
-from mcpbox.db import secret_store, server_store
+from mcpbox.approvals.pending import PendingItem, list_pending
+from mcpbox.db import execution_log_store, request_store, secret_store, server_store, tool_store
 from mcpbox.db.activity_store import ActivityFilter, ActivityRecord, list_activity
-from mcpbox.db.models import ActivityRow, Server
+from mcpbox.db.execution_log_store import ExecutionLogRecord
+from mcpbox.db.models import ActivityRow, RequestStatus, Server, ServerStatus
+from mcpbox.db.request_store import RequestInfo, RequestKind
 from mcpbox.db.secret_store import SecretInfo
+from mcpbox.db.tool_store import ToolInfo
 from mcpbox.errors import NotFound
 from mcpbox.state import AppState
 
@@ -30,6 +36,8 @@ TOOL_CALL_EVENT = "mcp.request"
 TOOL_CALL_METHOD = "tools/call"
 HOUR = 3600.0
 DAY = 86400.0
+RECENT_LOGS = 20
+DASHBOARD_PENDING = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +68,9 @@ class CallStats:
 @dataclass(frozen=True, slots=True)
 class Dashboard:
     server_count: int
+    tool_count: int
+    pending_count: int
+    pending: Sequence[PendingItem]  # the oldest few, for the "waiting for you" list
     hour: CallStats
     day: CallStats
     recent_errors: Sequence[ActivityRecord]
@@ -69,11 +80,16 @@ class Dashboard:
 async def dashboard(state: AppState) -> Dashboard:
     db = state.database
     _, server_count = await server_store.list_servers(db, limit=1)
+    _, tool_count = await tool_store.list_tools(db, limit=1)
+    pending, pending_count = await list_pending(db, limit=DASHBOARD_PENDING)
     now = time.time()
     recent, _ = await list_activity(db, ActivityFilter(outcome="error"), limit=10)
     _, any_total = await list_activity(db, ActivityFilter(name=TOOL_CALL_EVENT), limit=1)
     return Dashboard(
         server_count=server_count,
+        tool_count=tool_count,
+        pending_count=pending_count,
+        pending=pending,
         hour=await call_stats(state, now - HOUR, now),
         day=await call_stats(state, now - DAY, now),
         recent_errors=recent,
@@ -109,13 +125,61 @@ class ServerDetail:
     server: Server
     secrets: Sequence[SecretInfo]
     recent_activity: Sequence[ActivityRecord]
+    tools: Page[ToolInfo]
+    approved_hosts: Sequence[RequestInfo]
+    approved_modules: Sequence[RequestInfo]
+    pending_requests: int
+    execution_logs: Sequence[ExecutionLogRecord]
 
 
-async def server_detail(state: AppState, name: str) -> ServerDetail:
+async def server_detail(
+    state: AppState, name: str, page: int | None = None, page_size: int | None = None
+) -> ServerDetail:
+    """A server with its tools (one page), secrets, allowlists, recent runs and activity."""
+    db, cap = state.database, state.config.page_size_max
+    server = await server_store.get_server(db, name)
+    secrets = await secret_store.list_secrets(db, server.name)
+    recent, _ = await list_activity(db, ActivityFilter(server=server.name), limit=20)
+    number, size = page_window(page, page_size, cap)
+    tools, tool_total = await tool_store.list_tools(
+        db, server=server.name, offset=(number - 1) * size, limit=size
+    )
+    approved = {}
+    for kind in (RequestKind.HOST, RequestKind.MODULE):
+        approved[kind], _ = await request_store.list_requests(
+            db, kind, server=server.name, status=RequestStatus.APPROVED, limit=cap
+        )
+    _, pending = await list_pending(db, server=server.name, limit=1)
+    logs, _ = await execution_log_store.list_execution_logs(db, server=server.name, limit=RECENT_LOGS)
+    return ServerDetail(
+        server=server,
+        secrets=secrets,
+        recent_activity=recent,
+        tools=Page(items=tools, total=tool_total, page=number, page_size=size),
+        approved_hosts=approved[RequestKind.HOST],
+        approved_modules=approved[RequestKind.MODULE],
+        pending_requests=pending,
+        execution_logs=logs,
+    )
+
+
+async def set_server_running(state: AppState, actor: str, name: str, running: bool) -> Server:
+    """Start or stop a server (its approved tools join or leave every client's list).
+
+    Already in that state: returned unchanged, nothing recorded. A concurrent change is
+    ``Conflict`` from the store's conditional UPDATE. Emits ``server.started``/``server.stopped``.
+    """
     server = await server_store.get_server(state.database, name)
-    secrets = await secret_store.list_secrets(state.database, server.name)
-    recent, _ = await list_activity(state.database, ActivityFilter(server=server.name), limit=20)
-    return ServerDetail(server=server, secrets=secrets, recent_activity=recent)
+    new = ServerStatus.RUNNING if running else ServerStatus.STOPPED
+    if server.status == new.value:
+        return server
+    expected = ServerStatus.STOPPED if running else ServerStatus.RUNNING
+    updated = await server_store.set_server_status(state.database, server.name, expected=expected, new=new)
+    state.watcher.local_change()
+    state.observe(
+        ActivityEvent(name="server.started" if running else "server.stopped", actor=actor, server=server.name)
+    )
+    return updated
 
 
 async def find_secret(state: AppState, server: str, key: str) -> SecretInfo:
@@ -134,6 +198,7 @@ async def put_secret(state: AppState, actor: str, server: str, key: str, value: 
     if created:
         await secret_store.create_secret_placeholder(state.database, found.name, key, created_by=actor)
     await secret_store.set_secret_value(state.database, found.name, key, value, state.keyring)
+    state.watcher.local_change()
     state.observe(
         ActivityEvent(
             name="secret.set", actor=actor, server=found.name, detail={"key": key, "created": created}
@@ -144,4 +209,26 @@ async def put_secret(state: AppState, actor: str, server: str, key: str, value: 
 
 async def remove_secret(state: AppState, actor: str, server: str, key: str) -> None:
     await secret_store.delete_secret(state.database, server, key)
+    state.watcher.local_change()
     state.observe(ActivityEvent(name="secret.deleted", actor=actor, server=server, detail={"key": key}))
+
+
+async def tools_page(state: AppState, server: str, page: int | None, page_size: int | None) -> Page[ToolInfo]:
+    found = await server_store.get_server(state.database, server)
+    number, size = page_window(page, page_size, state.config.page_size_max)
+    items, total = await tool_store.list_tools(
+        state.database, server=found.name, offset=(number - 1) * size, limit=size
+    )
+    return Page(items=items, total=total, page=number, page_size=size)
+
+
+async def execution_logs_page(
+    state: AppState, server: str, tool: str | None, page: int | None, page_size: int | None
+) -> Page[ExecutionLogRecord]:
+    """Published calls and test runs of a server (or one of its tools), newest first."""
+    found = await server_store.get_server(state.database, server)
+    number, size = page_window(page, page_size, state.config.page_size_max)
+    items, total = await execution_log_store.list_execution_logs(
+        state.database, server=found.name, tool=tool, offset=(number - 1) * size, limit=size
+    )
+    return Page(items=items, total=total, page=number, page_size=size)

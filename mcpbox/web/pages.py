@@ -1,4 +1,4 @@
-"""Admin pages: dashboard, servers, server detail with secrets, activity log, system.
+"""Admin pages: dashboard, servers, server detail with secrets, activity log, settings, system.
 
 Each handler parses its inputs, calls one function in ``operations`` / ``activity_view`` /
 ``system_view`` and renders a template; writes answer 303 to a page (post/redirect/get), and
@@ -12,8 +12,9 @@ from urllib.parse import quote, urlencode
 
 from starlette.responses import RedirectResponse, Response
 
-from mcpbox.errors import InvalidInput
-from mcpbox.web import operations
+from mcpbox.errors import Conflict, InvalidInput
+from mcpbox.tools.policy import POLICY_BY_KEY
+from mcpbox.web import operations, settings_view
 from mcpbox.web.activity_view import WINDOWS, activity_page, parse_activity_query
 from mcpbox.web.guard import AdminRequest
 from mcpbox.web.system_view import system_info, uptime_text
@@ -22,7 +23,10 @@ MCP_ADD_COMMAND = "claude mcp add --transport http mcpbox {base}/mcp"
 NOTICES = {
     "secret-set": "Secret {key} saved. Its value is stored encrypted and is not shown again.",
     "secret-deleted": "Secret {key} deleted.",
+    "server-started": "Server started: its approved tools are listed and callable again.",
+    "server-stopped": "Server stopped: its tools left every client's tool list.",
 }
+SETTINGS_PATH = "/admin/settings"
 
 
 def _int_param(ctx: AdminRequest, name: str) -> int | None:
@@ -51,11 +55,37 @@ async def servers(ctx: AdminRequest) -> Response:
 
 
 async def server_detail(ctx: AdminRequest) -> Response:
-    detail = await operations.server_detail(ctx.state, ctx.request.path_params["name"])
     notice_key = ctx.request.query_params.get("notice", "")
     secret_key = ctx.request.query_params.get("key", "")[:64]
     notice = NOTICES[notice_key].format(key=secret_key) if notice_key in NOTICES else None
-    return ctx.render("server.html", detail=detail, notice=notice, error=None)
+    return await _server_page(ctx, ctx.request.path_params["name"], notice=notice)
+
+
+async def _server_page(
+    ctx: AdminRequest, name: str, *, notice: str | None = None, error: str | None = None, status: int = 200
+) -> Response:
+    detail = await operations.server_detail(
+        ctx.state, name, _int_param(ctx, "page"), _int_param(ctx, "page_size")
+    )
+    return ctx.render("server.html", status=status, detail=detail, notice=notice, error=error)
+
+
+async def server_start(ctx: AdminRequest) -> Response:
+    return await _set_running(ctx, running=True)
+
+
+async def server_stop(ctx: AdminRequest) -> Response:
+    return await _set_running(ctx, running=False)
+
+
+async def _set_running(ctx: AdminRequest, *, running: bool) -> Response:
+    name = ctx.request.path_params["name"]
+    try:
+        await operations.set_server_running(ctx.state, ctx.admin_name, name, running)
+    except Conflict as exc:
+        return await _server_page(ctx, name, status=409, error=f"Nothing was changed: {exc.public_message}")
+    notice = "server-started" if running else "server-stopped"
+    return RedirectResponse(_server_url(name, notice=notice), status_code=303)
 
 
 async def secret_add(ctx: AdminRequest) -> Response:
@@ -76,8 +106,7 @@ async def _put_secret(ctx: AdminRequest, key: str) -> Response:
             raise InvalidInput("enter a value for the secret")
         await operations.put_secret(ctx.state, ctx.admin_name, name, key, value)
     except InvalidInput as exc:
-        detail = await operations.server_detail(ctx.state, name)
-        return ctx.render("server.html", status=400, detail=detail, notice=None, error=exc.public_message)
+        return await _server_page(ctx, name, status=400, error=exc.public_message)
     return RedirectResponse(_server_url(name, notice="secret-set", key=key), status_code=303)
 
 
@@ -116,6 +145,40 @@ async def activity(ctx: AdminRequest) -> Response:
         filter_query=urlencode(params),
         stream_url="/admin/activity/stream" + (f"?{urlencode(params)}" if params else ""),
     )
+
+
+async def settings(ctx: AdminRequest) -> Response:
+    """The security policy and the module allowlist."""
+    changed = ctx.request.query_params.get("changed", "")
+    notice = f"Saved {changed}. It applies from the next call." if changed in POLICY_BY_KEY else None
+    return await _settings_page(ctx, notice=notice, error=None)
+
+
+async def _settings_page(
+    ctx: AdminRequest, *, notice: str | None, error: str | None, status: int = 200
+) -> Response:
+    return ctx.render(
+        "settings.html",
+        status=status,
+        settings=await settings_view.policy_settings(ctx.state),
+        modules=await settings_view.module_allowlist(
+            ctx.state, _int_param(ctx, "page"), _int_param(ctx, "page_size")
+        ),
+        notice=notice,
+        error=error,
+    )
+
+
+async def setting_change(ctx: AdminRequest) -> Response:
+    key = ctx.request.path_params["setting"]
+    try:
+        changed = await settings_view.change_setting(
+            ctx.state, ctx.admin_name, key, ctx.form.get("value", "")
+        )
+    except InvalidInput as exc:
+        return await _settings_page(ctx, notice=None, error=exc.public_message, status=400)
+    query = urlencode({"changed": changed.setting.key})
+    return RedirectResponse(f"{SETTINGS_PATH}?{query}#setting-{changed.setting.key}", status_code=303)
 
 
 async def system(ctx: AdminRequest) -> Response:

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from mcpbox.auth.policy import AuthPolicy
-from mcpbox.web import api, pages, pages_auth
+from mcpbox.web import api, api_review, pages, pages_auth, pages_review
 from mcpbox.web.activity_stream import activity_stream
 from mcpbox.web.guard import Access, AdminSite, Handler, Surface, admin_endpoint
 from mcpbox.web.templating import STATIC_DIR, create_environment
@@ -48,8 +48,18 @@ ADMIN_ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/admin/servers/{name}/secrets/{key}", ("POST",), pages.secret_set),
     RouteSpec("/admin/servers/{name}/secrets/{key}/delete", ("GET",), pages.secret_delete_confirm),
     RouteSpec("/admin/servers/{name}/secrets/{key}/delete", ("POST",), pages.secret_delete),
+    RouteSpec("/admin/servers/{name}/start", ("POST",), pages.server_start),
+    RouteSpec("/admin/servers/{name}/stop", ("POST",), pages.server_stop),
+    RouteSpec("/admin/servers/{name}/tools/{tool}", ("GET",), pages_review.tool_detail),
+    RouteSpec("/admin/servers/{name}/tools/{tool}/test", ("POST",), pages_review.tool_test),
+    RouteSpec("/admin/servers/{name}/tools/{tool}/rollback", ("GET",), pages_review.rollback_confirm),
+    RouteSpec("/admin/servers/{name}/tools/{tool}/rollback", ("POST",), pages_review.rollback),
+    RouteSpec("/admin/approvals", ("GET",), pages_review.approvals),
+    RouteSpec("/admin/approvals/{ref}", ("POST",), pages_review.decide),
     RouteSpec("/admin/activity", ("GET",), pages.activity),
     RouteSpec("/admin/activity/stream", ("GET",), activity_stream),
+    RouteSpec("/admin/settings", ("GET",), pages.settings),
+    RouteSpec("/admin/settings/{setting}", ("POST",), pages.setting_change),
     RouteSpec("/admin/system", ("GET",), pages.system),
 )
 
@@ -60,6 +70,18 @@ API_ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("/api/servers/{name}", ("GET",), api.server),
     RouteSpec("/api/servers/{name}/secrets/{key}", ("PUT",), api.secret_put),
     RouteSpec("/api/servers/{name}/secrets/{key}", ("DELETE",), api.secret_delete),
+    RouteSpec("/api/servers/{name}/start", ("POST",), api_review.server_start),
+    RouteSpec("/api/servers/{name}/stop", ("POST",), api_review.server_stop),
+    RouteSpec("/api/servers/{name}/logs", ("GET",), api_review.execution_logs),
+    RouteSpec("/api/servers/{name}/tools", ("GET",), api_review.server_tools),
+    RouteSpec("/api/servers/{name}/tools/{tool}", ("GET",), api_review.tool),
+    RouteSpec("/api/servers/{name}/tools/{tool}/test", ("POST",), api_review.tool_test),
+    RouteSpec("/api/servers/{name}/tools/{tool}/rollback", ("POST",), api_review.tool_rollback),
+    RouteSpec("/api/approvals", ("GET",), api_review.approvals),
+    RouteSpec("/api/approvals/{ref}/approve", ("POST",), api_review.approve),
+    RouteSpec("/api/approvals/{ref}/reject", ("POST",), api_review.reject),
+    RouteSpec("/api/settings", ("GET",), api_review.settings),
+    RouteSpec("/api/settings/{setting}", ("PUT",), api_review.setting_put),
     RouteSpec("/api/activity", ("GET",), api.activity),
     RouteSpec("/api/system", ("GET",), api.system),
 )

@@ -1,7 +1,10 @@
 """Security headers on every response, as a pure ASGI middleware (cheap on the MCP hot path).
 
-CSP forbids inline script and every foreign origin; the admin UI (a later issue) is written to
-live within it. Headers a handler already set are left alone.
+CSP forbids inline script and every foreign origin; the admin UI is written to live within it.
+The referrer policy is ``same-origin``, not ``no-referrer``: under ``no-referrer`` browsers send
+``Origin: null`` on same-site form posts, which the admin's Origin check must refuse; with
+``same-origin`` nothing leaks to other sites and our own posts carry their real Origin.
+Headers a handler already set are left alone.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),
     (
         b"content-security-policy",
         b"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,17 +20,30 @@ import httpx
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
+from mcpbox.approvals import service as approvals
 from mcpbox.auth.policy import AuthPolicy, PasswordParameters
 from mcpbox.config import Config
+from mcpbox.db import server_store
 from mcpbox.db.activity_store import ActivityFilter, ActivityRecord, list_activity
 from mcpbox.db.models import utcnow
+from mcpbox.db.tool_store import ToolInfo
+from mcpbox.sandbox.pool import PoolState
 from mcpbox.state import AppState, open_app_state
+from mcpbox.tools import lifecycle
 from mcpbox.web.routes import admin_routes, api_routes, build_site
 from mcpbox.web.security_headers import SecurityHeadersMiddleware
 
 OWNER = "owner"
 PASSWORD = "correct horse battery staple"
 CHEAP_ARGON2 = PasswordParameters(time_cost=1, memory_kib=1024, parallelism=1)
+# Values for the path parameters of every route in both tables (tests format each path with them).
+PATH_VALUES = {
+    "name": "home",
+    "key": "API_KEY",
+    "tool": "weather",
+    "ref": "tool:1",
+    "setting": "tool_approval_mode",
+}
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]*)"')
 
 
@@ -132,3 +145,60 @@ async def wait_for_event(state: AppState, name: str, timeout: float = 5.0) -> Ac
         if time.monotonic() > deadline:
             raise AssertionError(f"no {name} event recorded")
         await anyio.sleep(0.02)
+
+
+WEATHER_V1 = '''def main(city: str) -> str:
+    """Today's weather for a city."""
+    print("looking up", city)
+    return f"sunny in {city}"
+'''
+WEATHER_V2 = '''def main(city: str, units: str = "metric") -> str:
+    """Today's weather for a city."""
+    print("looking up", city)
+    return f"sunny in {city} ({units})"
+'''
+
+
+async def pending_tool(state: AppState, code: str = WEATHER_V1, *, server: str = "home") -> ToolInfo:
+    """Server ``home`` (created if needed) with tool ``weather`` pending review, as an LLM leaves it."""
+    if await server_store.find_server(state.database, server) is None:
+        await server_store.create_server(state.database, name=server, created_by="llm")
+    await lifecycle.create_tool(
+        state.database, server=server, name="weather", code=code, created_by="llm", hooks=state.hooks
+    )
+    return await lifecycle.request_publish(
+        state.database, server=server, name="weather", requested_by="llm", hooks=state.hooks
+    )
+
+
+async def approved_then_changed(state: AppState) -> ToolInfo:
+    """``weather`` approved at v1, then updated to v2 and sent for review again (the diff case)."""
+    tool = await pending_tool(state)
+    await approvals.approve_tool(
+        state.database, tool.id, content_hash=tool.current_hash, decided_by=OWNER, hooks=state.hooks
+    )
+    await lifecycle.update_tool(
+        state.database, server="home", name="weather", updated_by="llm", hooks=state.hooks, code=WEATHER_V2
+    )
+    return await lifecycle.request_publish(
+        state.database, server="home", name="weather", requested_by="llm", hooks=state.hooks
+    )
+
+
+class CallCounter:
+    """Counts calls of a zero-argument callable it wraps (e.g. ``watcher.local_change``)."""
+
+    def __init__(self, wrapped: Callable[[], None]) -> None:
+        self.wrapped = wrapped
+        self.calls = 0
+
+    def __call__(self) -> None:
+        self.calls += 1
+        self.wrapped()
+
+
+async def wait_for_pool(state: AppState, timeout: float = 20.0) -> None:
+    """The sandbox pool starts in the background (two-phase start); test runs need it running."""
+    with anyio.fail_after(timeout):
+        while state.pool.state is not PoolState.RUNNING:
+            await anyio.sleep(0.02)

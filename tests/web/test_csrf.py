@@ -8,12 +8,15 @@ import pytest
 from starlette.routing import Route
 
 from mcpbox.auth.csrf import UNSAFE_METHODS, csrf_matches, csrf_token
-from mcpbox.db import secret_store, server_store
+from mcpbox.db import secret_store, server_store, tool_store
+from mcpbox.db.models import ToolStatus
+from mcpbox.tools import lifecycle
+from mcpbox.tools.policy import load_policy
 from mcpbox.web.routes import ADMIN_ROUTES, API_ROUTES, RouteSpec, admin_routes, api_routes
-from tests.web.admin_harness import Admin, log_in
+from tests.web.admin_harness import PATH_VALUES, Admin, log_in
 
 pytestmark = pytest.mark.anyio
-PATH_VALUES = {"name": "home", "key": "API_KEY"}
+CODE = 'def main() -> str:\n    """Say ok."""\n    return "ok"\n'
 UNSAFE = [
     pytest.param(spec, method, id=f"{method} {spec.path}")
     for spec in (*ADMIN_ROUTES, *API_ROUTES)
@@ -35,8 +38,16 @@ def test_every_mounted_unsafe_route_is_under_test() -> None:
 
 
 async def _prepare(admin: Admin) -> None:
-    await server_store.create_server(admin.state.database, name="home", created_by="test")
-    await secret_store.create_secret_placeholder(admin.state.database, "home", "API_KEY", created_by="test")
+    db = admin.state.database
+    await server_store.create_server(db, name="home", created_by="test")
+    await secret_store.create_secret_placeholder(db, "home", "API_KEY", created_by="test")
+    tool, _ = await lifecycle.create_tool(
+        db, server="home", name="weather", code=CODE, created_by="llm", hooks=admin.state.hooks
+    )
+    assert f"tool:{tool.id}" == PATH_VALUES["ref"]
+    await lifecycle.request_publish(
+        db, server="home", name="weather", requested_by="llm", hooks=admin.state.hooks
+    )
 
 
 async def _send(
@@ -46,17 +57,33 @@ async def _send(
     if spec.path.startswith("/api/"):
         if token is not None:
             headers["X-CSRF-Token"] = token
-        return await admin.client.request(method, url, json={"value": "v"}, headers=headers)
-    form = {"value": "v", "key": "OTHER_KEY", "confirm": "yes", "name": "x", "password": "y"}
+        body = {"value": "auto_approve", "arguments": {}, "to_version": 1}
+        return await admin.client.request(method, url, json=body, headers=headers)
+    form = {
+        "value": "auto_approve",
+        "key": "OTHER_KEY",
+        "confirm": "yes",
+        "name": "x",
+        "password": "y",
+        "decision": "approve",
+        "to_version": "1",
+        "arguments": "{}",
+    }
     if token is not None:
         form["csrf_token"] = token
     return await admin.client.request(method, url, data=form, headers=headers)
 
 
 async def _secret_untouched(admin: Admin) -> None:
-    (secret,) = await secret_store.list_secrets(admin.state.database, "home")
+    """Nothing any unsafe route could change has changed: secret, tool, server, policy."""
+    db = admin.state.database
+    (secret,) = await secret_store.list_secrets(db, "home")
     assert secret.key == "API_KEY"
     assert not secret.has_value
+    tool = await tool_store.get_tool(db, "home", "weather")
+    assert (tool.status, tool.current_version) == (ToolStatus.PENDING_REVIEW, 1)
+    assert (await server_store.get_server(db, "home")).status == "running"
+    assert (await load_policy(db)).tool_approval_mode == "require_approval"
 
 
 @pytest.mark.parametrize(("spec", "method"), UNSAFE)
@@ -113,3 +140,17 @@ def test_tokens_are_bound_to_their_cookie() -> None:
     assert not csrf_matches("cookie-b", csrf_token("cookie-a"))
     assert not csrf_matches(None, csrf_token("cookie-a"))
     assert not csrf_matches("cookie-a", "")
+
+
+async def test_an_opaque_origin_needs_the_browsers_same_origin_word(admin: Admin) -> None:
+    await _prepare(admin)
+    spec = next(s for s in ADMIN_ROUTES if s.path == "/admin/servers/{name}/secrets/{key}")
+    token = await admin.csrf()
+    refused = await _send(admin, spec, "POST", token, Origin="null", **{"Sec-Fetch-Site": "cross-site"})
+    assert refused.status_code == 403
+    await _secret_untouched(admin)
+    no_word = await _send(admin, spec, "POST", token, Origin="null")
+    assert no_word.status_code == 403
+    await _secret_untouched(admin)
+    accepted = await _send(admin, spec, "POST", token, Origin="null", **{"Sec-Fetch-Site": "same-origin"})
+    assert accepted.status_code == 303

@@ -8,12 +8,11 @@ import pytest
 
 from mcpbox.db import secret_store, server_store
 from mcpbox.web.routes import ADMIN_ROUTES, API_ROUTES
-from tests.web.admin_harness import OWNER, Admin, wait_for_event
+from tests.web.admin_harness import OWNER, PATH_VALUES, Admin, wait_for_event
 
 pytestmark = pytest.mark.anyio
 UI_VALUE = "ui-secret-Zq8v1x-do-not-show"
 API_VALUE = "api-secret-P3k9wq-do-not-show"
-PATH_VALUES = {"name": "home", "key": "API_KEY"}
 
 
 async def _server(admin: Admin) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from mcpbox.web.routes import ADMIN_ROUTES
 from mcpbox.web.templating import STATIC_DIR, TEMPLATES_DIR
-from tests.web.admin_harness import Admin
+from tests.web.admin_harness import PATH_VALUES, Admin
 
 TEMPLATES = sorted(TEMPLATES_DIR.glob("*.html"))
 SCRIPT_TAG = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
@@ -57,7 +57,7 @@ async def test_every_html_response_carries_the_csp(admin: Admin) -> None:
     await server_store.create_server(admin.state.database, name="home", created_by="llm")
     await secret_store.create_secret_placeholder(admin.state.database, "home", "API_KEY", created_by="llm")
     paths = [
-        spec.path.format(name="home", key="API_KEY")
+        spec.path.format(**PATH_VALUES)
         for spec in ADMIN_ROUTES
         if "GET" in spec.methods and not spec.path.endswith("/stream")
     ]
