@@ -45,9 +45,10 @@ check: install  ## ruff format --check, ruff check, mypy --strict, import-linter
 	$(BIN)/ruff check mcpbox tests migrations
 	$(BIN)/mypy
 	$(BIN)/lint-imports
-	@if $(BIN)/python -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/pip/json', timeout=15)" 2>/dev/null; \
+	@# pip-audit reads PyPI's per-release JSON (the advisories); some mirrors serve only the index.
+	@if $(BIN)/python -c "import urllib.request as u; u.urlopen('https://pypi.org/pypi/click/8.5.1/json', timeout=15)" 2>/dev/null; \
 	then $(MAKE) --no-print-directory audit; \
-	else echo "make check: WARNING: pip-audit NOT RUN: PyPI's vulnerability API (pypi.org/pypi/<name>/json) is unreachable from this machine; run 'make audit' where it is" >&2; fi
+	else echo "make check: WARNING: pip-audit NOT RUN: PyPI's per-release JSON API (pypi.org/pypi/<name>/<version>/json) is unreachable from this machine; run 'make audit' where it is" >&2; fi
 
 audit: install  ## pip-audit every locked dependency against PyPI's advisory data (needs the PyPI JSON API).
 	$(UV) export --frozen --no-emit-project --format requirements-txt --quiet > $(VENV)/audit-requirements.txt

@@ -57,7 +57,10 @@ async def test_the_bridge_says_clearly_when_the_gateway_is_down() -> None:
         assert process.stdin is not None
         assert process.stdout is not None
         assert process.stderr is not None
-        request = b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+        request = (
+            b'{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25",'
+            b'"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}\n'
+        )
         await process.stdin.send(request)
         with anyio.fail_after(15):
             answer = await process.stdout.receive()
