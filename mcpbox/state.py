@@ -195,7 +195,7 @@ async def open_app_state(config: Config, *, bus: ChangeBus | None = None) -> Asy
         metrics = ServerMetrics.create()
         bus = bus or ChangeBus()
         catalog_cache = CatalogCache(database)
-        runner = ToolRunner(database, keyring, pool, execution_logs)
+        runner = ToolRunner(database, keyring, pool, execution_logs, max_requests=config.call_http_requests)
         watcher = CatalogWatcher(
             database,
             bus,
@@ -203,6 +203,8 @@ async def open_app_state(config: Config, *, bus: ChangeBus | None = None) -> Asy
             # Secrets, allowlists or policy changed (perhaps from the CLI): warm workers hold
             # the old ones, so retire them all; the next call starts fresh.
             on_context_change=lambda: _retire_all(pool),
+            # A version no longer exposed must not keep a warm worker (and its secrets) alive.
+            on_exposure_change=lambda: _retire_all(pool),
         )
         await watcher.check()  # baseline fingerprint, so the first real change is noticed
         task_group.start_soon(watcher.run)

@@ -90,4 +90,9 @@ def keys_rotate(config_file: Path | None, data_dir: Path | None) -> None:
         result = asyncio.run(rotate_keys(config))
     except MCPBoxError as exc:
         fail(str(exc))
-    click.echo(str(result))
+    click.echo(
+        f"new active key {result.new_key_id}; {result.reencrypted} secret(s) re-encrypted; "
+        f"key file holds {', '.join(result.key_ids)}"
+        + (f"; dropped {', '.join(result.dropped_key_ids)}" if result.dropped_key_ids else "")
+    )
+    click.echo("restart a running mcpbox serve so it reads the new key file", err=True)

@@ -77,6 +77,7 @@ class ServerContext:
     approved_addresses: frozenset[str]
     policy: SecurityPolicy
     redactor: Redactor | None
+    max_requests: int = 32  # call_http_requests
 
     def new_grant(self) -> EgressGrant:
         """A fresh grant per call: it counts and records that call's requests."""
@@ -85,6 +86,7 @@ class ServerContext:
             approved_hosts=self.approved_hosts,
             approved_addresses=self.approved_addresses,
             policy=self.policy.network_access_policy,
+            max_requests=self.max_requests,
             secret_values=self.secrets,
         )
 
@@ -116,8 +118,15 @@ def redact_value(value: Any, redactor: Redactor) -> Any:
 
 class ToolRunner:
     def __init__(
-        self, database: Database, keyring: Keyring, pool: SandboxPool, logs: ExecutionLogWriter
+        self,
+        database: Database,
+        keyring: Keyring,
+        pool: SandboxPool,
+        logs: ExecutionLogWriter,
+        *,
+        max_requests: int = 32,
     ) -> None:
+        self._max_requests = max_requests  # call_http_requests: the grant's cap on requests per call
         self._database = database
         self._keyring = keyring
         self._pool = pool
@@ -138,13 +147,17 @@ class ToolRunner:
             return cached
         policy = await load_policy(self._database)
         if server is None:
-            context = ServerContext(NO_SERVER, {}, DEFAULT_MODULES, frozenset(), frozenset(), policy, None)
+            context = ServerContext(
+                NO_SERVER, {}, DEFAULT_MODULES, frozenset(), frozenset(), policy, None, self._max_requests
+            )
         else:
             secrets = await secret_store.load_secret_values(self._database, server, self._keyring)
             hosts, addresses = await egress_rules_for_server(self._database, server)
             modules = await module_allowlist_for_server(self._database, server)
             redactor = Redactor(secrets) if policy.redact_secrets_in_output and secrets else None
-            context = ServerContext(server, secrets, modules, hosts, addresses, policy, redactor)
+            context = ServerContext(
+                server, secrets, modules, hosts, addresses, policy, redactor, self._max_requests
+            )
         self._contexts[key] = context
         return context
 

@@ -31,12 +31,14 @@ class CatalogWatcher:
         *,
         invalidate: Sequence[Callable[[], None]],
         on_context_change: Callable[[], None] = lambda: None,
+        on_exposure_change: Callable[[], None] = lambda: None,
         poll_seconds: float = DEFAULT_POLL_SECONDS,
     ) -> None:
         self._database = database
         self._bus = bus
         self._invalidate = tuple(invalidate)
         self._on_context_change = on_context_change
+        self._on_exposure_change = on_exposure_change
         self._poll_seconds = poll_seconds
         self._wake = anyio.Event()
         self._exposure: Fingerprint | None = None
@@ -62,6 +64,7 @@ class CatalogWatcher:
         if context_changed:
             self._on_context_change()
         if exposure_changed:
+            self._on_exposure_change()
             self._bus.publish(Change.TOOLS)
         return exposure_changed
 

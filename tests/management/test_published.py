@@ -132,3 +132,15 @@ async def test_approval_made_by_another_process_is_callable_without_waiting_for_
             await other.close()
         result = await state.catalog.call_tool("lab__echo", {"text": "hi"}, OWNER)
         assert result.structured == {"echo": "hi", "version": 2}
+
+
+async def test_a_withdrawn_version_keeps_no_warm_worker(tmp_path: Path) -> None:
+    async with running_app(tmp_path) as (_, state):
+        await publish(state)
+        await state.catalog.call_tool("lab__echo", {"text": "hi"}, OWNER)
+        assert any(info.version_key for info in state.pool.snapshot())
+        await state.catalog.call_tool("mcpbox_stop_server", {"name": "lab"}, OWNER)
+        await state.watcher.check()
+        with anyio.fail_after(10):
+            while any(info.version_key for info in state.pool.snapshot()):
+                await anyio.sleep(0.05)

@@ -61,3 +61,10 @@ async def test_public_internet_lets_a_call_reach_any_public_host_but_never_a_pri
         assert refused.error is not None
         assert "refused" in refused.error
     await broker.aclose()
+
+
+async def test_the_request_cap_setting_reaches_the_grant(tmp_path: Path) -> None:
+    async with running_app(tmp_path, environ={"MCPBOX_CALL_HTTP_REQUESTS": "50"}) as (_, state):
+        await state.catalog.call_tool("mcpbox_create_server", {"name": "lab"}, Caller("local"))
+        assert (await state.runner.context_for("lab")).new_grant().max_requests == 50
+        assert (await state.runner.context_for(None)).new_grant().max_requests == 50

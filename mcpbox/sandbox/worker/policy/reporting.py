@@ -17,7 +17,7 @@ from mcpbox.sandbox.worker.policy.guards import LimitExceeded, PolicyError
 # The filename tool code is compiled under; how its frames are told apart from mcpbox's own.
 TOOL_FILENAME: Final = "<tool>"
 _MAX_MESSAGE: Final = 2000
-_PATH: Final = re.compile(r"(?:/[\w.+\-@]+){2,}/?")
+_PATH: Final = re.compile(r"(?<![/\w:.])(?:/[\w.+\-@]+){2,}/?")
 
 
 @dataclass(frozen=True)
