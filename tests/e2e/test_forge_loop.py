@@ -8,11 +8,9 @@ rollback; delete.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import subprocess
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from typing import Any
 
 import anyio
@@ -22,6 +20,7 @@ from mcp import Client
 from mcp.shared.exceptions import MCPError
 
 from tests.e2e.serve import ServeProcess, mcpbox_command, running_mcpbox, serve_env
+from tests.local_http import local_http_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 SECRET = "sk-lab-0123456789abcdef"
@@ -47,31 +46,13 @@ def tool_source(port: int, marker: str = "") -> str:
     )
 
 
-@asynccontextmanager
-async def weather_service() -> AsyncIterator[int]:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1")
-        auth = next(
-            (
-                line.split(":", 1)[1].strip()
-                for line in head.split("\r\n")
-                if line.lower().startswith("authorization:")
-            ),
-            "",
-        )
-        body = json.dumps({"forecast": "sunny", "auth": auth}).encode()
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-            % (len(body), body)
-        )
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
+def weather(head: str) -> tuple[bytes, bytes]:
+    """The lab's weather service: echoes the Authorization header it received."""
+    lines = head.split("\r\n")
+    auth = next(
+        (line.split(":", 1)[1].strip() for line in lines if line.lower().startswith("authorization:")), ""
+    )
+    return b"application/json", json.dumps({"forecast": "sunny", "auth": auth}).encode()
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +92,7 @@ async def test_the_whole_loop(mcpbox_server: ServeProcess) -> None:
                 await anyio.sleep(0.05)
 
     async with (
-        weather_service() as port,
+        local_http_server(weather) as port,
         Client(mcpbox_server.mcp_url, mode="legacy", message_handler=on_message) as client,
     ):
         # The LLM builds it.

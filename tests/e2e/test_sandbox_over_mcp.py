@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from mcpbox.config import Config
 from mcpbox.db.engine import open_database
 from mcpbox.tools.requests import request_network_access
 from tests.e2e.serve import ServeProcess, running_mcpbox
+from tests.local_http import fixed_text, local_http_server
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -32,24 +31,6 @@ async def main(url: str) -> dict:
 def mcpbox_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
     with running_mcpbox(tmp_path_factory.mktemp("sandbox-e2e")) as proc:
         yield proc
-
-
-@asynccontextmanager
-async def lab_http_server() -> AsyncIterator[int]:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        body = b"lab says hi"
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-        )
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
 
 
 async def approve_host_as_owner(data_dir: Path, server: str, host: str) -> None:
@@ -81,7 +62,10 @@ async def run_fetch(client: Client, url: str) -> dict[str, Any]:
 async def test_test_code_reaches_a_local_server_only_after_the_owner_approves_it(
     mcpbox_server: ServeProcess,
 ) -> None:
-    async with lab_http_server() as port, Client(mcpbox_server.mcp_url, mode="legacy") as client:
+    async with (
+        local_http_server(fixed_text(b"lab says hi")) as port,
+        Client(mcpbox_server.mcp_url, mode="legacy") as client,
+    ):
         await client.call_tool("mcpbox_create_server", {"name": "lab"})
         url = f"http://127.0.0.1:{port}/status"
         with anyio.fail_after(60):  # the sandbox pool starts in the background

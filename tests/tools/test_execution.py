@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -16,6 +13,7 @@ from mcpbox.db.request_store import RequestKind
 from mcpbox.management.catalog import Caller
 from mcpbox.state import AppState
 from tests.app_harness import running_app
+from tests.local_http import fixed_text, local_http_server
 
 pytestmark = pytest.mark.anyio
 
@@ -27,24 +25,6 @@ async def main(url: str) -> dict:
 '''
 
 
-@asynccontextmanager
-async def local_http_server() -> AsyncIterator[int]:
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        body = b"hello from the lab"
-        writer.write(
-            b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
-        )
-        await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-
-
 async def ready(state: AppState) -> None:
     with anyio.fail_after(30):
         while state.pool.state.value != "running":
@@ -52,7 +32,10 @@ async def ready(state: AppState) -> None:
 
 
 async def test_a_local_host_is_reached_only_after_the_owner_approves_it(tmp_path: Path) -> None:
-    async with running_app(tmp_path) as (_, state), local_http_server() as port:
+    async with (
+        running_app(tmp_path) as (_, state),
+        local_http_server(fixed_text(b"hello from the lab")) as port,
+    ):
         await ready(state)
         await state.catalog.call_tool("mcpbox_create_server", {"name": "lab"}, Caller("local"))
         url = f"http://127.0.0.1:{port}/status"
