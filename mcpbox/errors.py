@@ -12,6 +12,7 @@ paths, SQL or stack frames. Third-party exceptions are translated where they ent
     │   └── MigrationError
     ├── CryptoError              key file missing/wrong, ciphertext forged  (fails closed)
     ├── NotFound                 get_* found nothing                       (404 / -32602)
+    │   └── NotCallable          a known tool that cannot be called now; the message says why
     ├── Conflict                 lost race, duplicate name, wrong state     (409)
     ├── InvalidInput             validation failed at the edge             (400 / -32602)
     ├── PermissionDenied         caller may not do this                     (403)
@@ -66,6 +67,16 @@ class CryptoError(MCPBoxError):
 
 class NotFound(MCPBoxError):
     default_message = "not found"
+
+
+class NotCallable(NotFound):
+    """A tool that exists but is not callable now (pending review, disabled, server stopped).
+
+    Its message is written for the model and always safe to show: the gateway adds it to the
+    "Unknown tool" error so the model learns what to do next.
+    """
+
+    default_message = "the tool cannot be called now"
 
 
 class Conflict(MCPBoxError):

@@ -172,6 +172,9 @@ class Dispatcher:
                 result = await self._catalog.call_tool(name, arguments, ctx.caller)
             else:
                 result = await self._call_cancellable(session, name, arguments, ctx)
+        except errors.NotCallable as exc:
+            # A known tool that is not callable now: its reason tells the model what to do next.
+            raise RpcError(INVALID_PARAMS, f"Unknown tool: {name} ({exc.public_message})") from None
         except errors.NotFound:
             raise RpcError(INVALID_PARAMS, f"Unknown tool: {name}") from None
         except errors.SandboxError as exc:

@@ -16,7 +16,7 @@ from mcpbox.db import exposure_store, server_store, tool_store
 from mcpbox.db.engine import Database
 from mcpbox.db.models import ServerStatus, ToolStatus
 from mcpbox.db.tool_store import ToolInfo, VersionInfo
-from mcpbox.errors import NotFound
+from mcpbox.errors import NotCallable, NotFound
 
 SEPARATOR = "__"
 
@@ -75,29 +75,32 @@ async def get_exposed_tool(db: Database, name: str) -> ExposedTool:
     found = await find_exposed_tool(db, name)
     if found is not None:
         return found
-    raise NotFound(await _why_not(db, name))
+    reason, known = await _why_not(db, name)
+    raise NotCallable(reason) if known else NotFound(reason)
 
 
-async def _why_not(db: Database, name: str) -> str:
+async def _why_not(db: Database, name: str) -> tuple[str, bool]:
+    """Why ``name`` is not callable, and whether it names a tool that exists."""
     parts = split_exposed_name(name)
     if parts is None:
-        return f"unknown tool {name!r}"
+        return f"unknown tool {name!r}", False
     server_name, tool_name = parts
     server = await server_store.find_server(db, server_name)
     tool = await tool_store.find_tool(db, server_name, tool_name) if server is not None else None
     if server is None or tool is None:
-        return f"unknown tool {name!r}"
+        return f"unknown tool {name!r}", False
     if tool.status is ToolStatus.PENDING_REVIEW:
-        return f"tool {name!r} is pending review; the owner must approve it before it can be called"
+        return f"tool {name!r} is pending review; the owner must approve it before it can be called", True
     if tool.status is not ToolStatus.APPROVED:
         return (
-            f"tool {name!r} is not published ({tool.status.value}); request publishing and wait for approval"
+            f"tool {name!r} is not published ({tool.status.value}); request publishing and wait for approval",
+            True,
         )
     if not tool.enabled:
-        return f"tool {name!r} is disabled"
+        return f"tool {name!r} is disabled", True
     if server.status != ServerStatus.RUNNING.value:
-        return f"server {server_name!r} is stopped; start it to call its tools"
-    return f"tool {name!r} is not published"
+        return f"server {server_name!r} is stopped; start it to call its tools", True
+    return f"tool {name!r} is not published", True
 
 
 def _exposed(tool: ToolInfo, version: VersionInfo) -> ExposedTool:

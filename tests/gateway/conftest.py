@@ -79,6 +79,8 @@ class FakeCatalog:
             raise RuntimeError(SECRET_FAILURE)
         if name == "failing":
             return ToolCallResult.error("division by zero")
+        if name == "awaiting_review":
+            raise errors.NotCallable("tool 'awaiting_review' is pending review; the owner must approve it")
         raise errors.NotFound(f"no tool {name} in /var/lib/mcpbox/tools.db")
 
 

@@ -102,6 +102,16 @@ async def test_unknown_tool_is_32602_without_internal_detail(client: httpx.Async
     assert "/var/lib" not in response.text
 
 
+async def test_a_known_tool_that_is_not_callable_says_why(client: httpx.AsyncClient) -> None:
+    session_id = await open_session(client)
+    response = await call(client, session_id, "tools/call", {"name": "awaiting_review", "arguments": {}})
+    assert response.json()["error"] == {
+        "code": -32602,
+        "message": "Unknown tool: awaiting_review "
+        "(tool 'awaiting_review' is pending review; the owner must approve it)",
+    }
+
+
 @pytest.mark.parametrize(
     "params",
     [
