@@ -36,9 +36,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 from mcpbox.errors import CryptoError
 
 logger = logging.getLogger(__name__)
@@ -95,13 +92,13 @@ class Keyring:
     @classmethod
     def generate(cls) -> Keyring:
         """A new keyring holding one fresh random key ``k1``."""
-        return cls("k1", {"k1": AESGCM.generate_key(bit_length=KEY_BYTES * 8)})
+        return cls("k1", {"k1": os.urandom(KEY_BYTES)})
 
     def with_new_active_key(self) -> Keyring:
         """This keyring plus one new random key, which becomes active; old keys stay readable."""
         new_id = f"k{max(_key_number(k) for k in self._keys) + 1}"
         keys = dict(self._keys)
-        keys[new_id] = AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+        keys[new_id] = os.urandom(KEY_BYTES)
         return Keyring(new_id, keys)
 
     def without_keys(self, key_ids: set[str]) -> Keyring:
@@ -116,6 +113,8 @@ class Keyring:
         """Encrypt under the active key. Returns ``(key_id, base64(nonce || ciphertext+tag))``."""
         key_id = self._active
         nonce = os.urandom(NONCE_BYTES)
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # loaded on first use (~6 MiB)
+
         sealed = AESGCM(self._keys[key_id]).encrypt(nonce, plaintext.encode("utf-8"), _bound_aad(key_id, aad))
         return key_id, base64.b64encode(nonce + sealed).decode("ascii")
 
@@ -133,6 +132,9 @@ class Keyring:
             raise CryptoError("ciphertext is not valid base64") from exc
         if len(raw) < NONCE_BYTES + 16:
             raise CryptoError("ciphertext is too short")
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # loaded on first use (~6 MiB)
+
         try:
             plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _bound_aad(key_id, aad))
         except InvalidTag as exc:

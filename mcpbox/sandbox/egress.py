@@ -35,11 +35,13 @@ import traceback
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urljoin
 
 import anyio
-import httpx
+
+if TYPE_CHECKING:
+    import httpx
 
 from mcpbox.errors import InvalidInput
 from mcpbox.sandbox.addresses import (
@@ -189,9 +191,9 @@ class EgressBroker:
         max_redirects: int = 5,
     ) -> None:
         self._owns_transport = transport is None
-        self._transport = transport or httpx.AsyncHTTPTransport(
-            retries=0, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0)
-        )
+        # The default transport (and httpx itself, ~5 MiB) is made on the first request:
+        # many boxes run tools that never use the network.
+        self._transport: httpx.AsyncBaseTransport | None = transport
         self._resolve = resolver or resolve_with_getaddrinfo
         self._max_bytes = max_response_bytes
         self._timeout = timeout_seconds
@@ -201,7 +203,7 @@ class EgressBroker:
     async def aclose(self) -> None:
         """Close the transport if the broker created it; later calls get an error response."""
         self._closed = True
-        if self._owns_transport:
+        if self._owns_transport and self._transport is not None:
             await self._transport.aclose()
 
     async def __call__(self, request: HttpRequest, grant: EgressGrant) -> HttpResponse:
@@ -321,6 +323,12 @@ class EgressBroker:
         if target.host.ip is None:
             extensions["sni_hostname"] = target.host.name  # also the name the certificate must match
         sent = [*headers, ("Host", target.authority), ("Accept-Encoding", "gzip, deflate")]
+        import httpx
+
+        if self._transport is None:
+            self._transport = httpx.AsyncHTTPTransport(
+                retries=0, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0)
+            )
         failure = _Failed(f"could not connect to {target.authority!r}")
         for address in addresses[:_MAX_ADDRESSES_TRIED]:
             try:
@@ -426,6 +434,8 @@ def _redirect(
 
 async def _read_body(response: httpx.Response, method: str, target: Target, limit: int) -> bytes:
     """Stream the body, decoding gzip/deflate, and stop as soon as it passes ``limit`` bytes."""
+    import httpx
+
     too_large = _Failed(f"response larger than {limit} bytes")
     if method == "HEAD":
         return b""
