@@ -35,3 +35,13 @@ class ManagementContext:
         """Every list caps its page size at ``page_size_max`` (a finding in the old system)."""
         size = requested if requested is not None else default
         return max(1, min(size, self.config.page_size_max))
+
+
+def page_fields(page: int, size: int, total: int) -> dict[str, int | None]:
+    """The paging fields every list tool returns, so a model pages every list the same way."""
+    return {
+        "page": page,
+        "page_size": size,
+        "total": total,
+        "next_page": page + 1 if page * size < total else None,
+    }

@@ -15,7 +15,7 @@ from mcpbox.approvals.pending import PendingItem, PendingKind, list_pending
 from mcpbox.db import request_store
 from mcpbox.db.models import RequestStatus
 from mcpbox.db.request_store import RequestInfo, RequestKind
-from mcpbox.management.context import ManagementContext
+from mcpbox.management.context import ManagementContext, page_fields
 from mcpbox.management.registry import ManagementTool, management_tool
 from mcpbox.management.servers import PAGE, PAGE_SIZE, SERVER_NAME, iso
 from mcpbox.management.tool_views import REQUESTS_SCANNED, approve_hint, request_json, require_server
@@ -167,10 +167,7 @@ async def list_pending_requests(ctx: ManagementContext, args: dict[str, Any]) ->
     )
     return {
         "pending": [_pending_json(item, ctx) for item in items],
-        "page": page,
-        "page_size": size,
-        "total": total,
-        "next_page": page + 1 if page * size < total else None,
+        **page_fields(page, size, total),
         "next_step": "The owner decides these in the admin UI or with `mcpbox approvals approve <ref>`; "
         "mcpbox_get_tool_status shows a tool's decision and reason.",
     }

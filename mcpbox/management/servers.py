@@ -13,7 +13,7 @@ from mcpbox.activity.events import ActivityEvent
 from mcpbox.db import secret_store, server_store
 from mcpbox.db.models import Server
 from mcpbox.errors import Conflict, NotFound
-from mcpbox.management.context import ManagementContext
+from mcpbox.management.context import ManagementContext, page_fields
 from mcpbox.management.registry import ManagementTool, management_tool
 
 SERVER_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,31}$"
@@ -71,10 +71,7 @@ async def list_servers(ctx: ManagementContext, args: dict[str, Any]) -> object:
     rows = servers[(page - 1) * size : page * size]
     return {
         "servers": [server_json(row) for row in rows],
-        "page": page,
-        "page_size": size,
-        "total": total,
-        "next_page": page + 1 if page * size < total else None,
+        **page_fields(page, size, total),
     }
 
 

@@ -15,7 +15,7 @@ from mcpbox.db import tool_store
 from mcpbox.db.models import TOOL_NAME_PATTERN, ToolStatus
 from mcpbox.errors import Conflict, InvalidInput
 from mcpbox.management.code import CODE
-from mcpbox.management.context import ManagementContext
+from mcpbox.management.context import ManagementContext, page_fields
 from mcpbox.management.registry import ManagementTool, management_tool
 from mcpbox.management.servers import PAGE, PAGE_SIZE, SERVER_NAME
 from mcpbox.management.tool_views import (
@@ -96,10 +96,7 @@ async def list_tools(ctx: ManagementContext, args: dict[str, Any]) -> object:
             tool_json(tool, exposed=exposed_name(tool.server, tool.name) in snapshot.exposed)
             for tool in tools
         ],
-        "page": page,
-        "page_size": size,
-        "total": total,
-        "next_page": page + 1 if page * size < total else None,
+        **page_fields(page, size, total),
     }
 
 
@@ -297,10 +294,7 @@ async def list_tool_versions(ctx: ManagementContext, args: dict[str, Any]) -> ob
         "current_version": tool.current_version,
         "approved_version": tool.approved_version,
         "versions": items,
-        "page": page,
-        "page_size": size,
-        "total": total,
-        "next_page": page + 1 if page * size < total else None,
+        **page_fields(page, size, total),
     }
 
 

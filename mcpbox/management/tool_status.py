@@ -13,7 +13,7 @@ from typing import Any
 from mcpbox.db import execution_log_store, server_store, tool_store
 from mcpbox.db.execution_log_store import ExecutionLogRecord
 from mcpbox.db.models import ToolStatus
-from mcpbox.management.context import ManagementContext
+from mcpbox.management.context import ManagementContext, page_fields
 from mcpbox.management.registry import ManagementTool, management_tool
 from mcpbox.management.servers import PAGE, PAGE_SIZE, SERVER_NAME, iso
 from mcpbox.management.tool_authoring import TOOL_NAME
@@ -120,10 +120,7 @@ async def get_tool_logs(ctx: ManagementContext, args: dict[str, Any]) -> object:
         "server": args["server"],
         "tool": args.get("tool"),
         "logs": [_log_json(entry) for entry in entries],
-        "page": page,
-        "page_size": size,
-        "total": total,
-        "next_page": page + 1 if page * size < total else None,
+        **page_fields(page, size, total),
     }
 
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 import asyncio
 import enum
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import anyio
 
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from mcpbox.sandbox.egress import EgressGrant
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CLOSE_TIMEOUT = 5.0
 EXIT_REPORT_TIMEOUT = 1.0
@@ -202,16 +203,7 @@ class SandboxPool:
         message = {"op": "validate", "source": source, "limits": limits.to_wire()}
         if allowed_modules is not None:
             message["allowed_modules"] = sorted(allowed_modules)
-        worker = await self._admission.acquire(None, limits.memory_mib, self._check_running)
-        try:
-            reply = await self._exchange(
-                worker, self._encode(message, source, limits), limits, None, "validated"
-            )
-            return parse_validation(reply)
-        except MessageError as exc:
-            raise self._protocol_breach(worker, exc) from exc
-        finally:
-            self._supply.discard(worker)
+        return await self._one_shot(message, source, limits, None, "validated", parse_validation)
 
     async def run_once(
         self,
@@ -227,12 +219,26 @@ class SandboxPool:
         """Run one call in a fresh worker that exits afterwards: nothing survives the call."""
         limits = limits or self.default_limits
         message = call_message(source, arguments, secrets, limits, allowed_modules, policy, keep=False)
+        return await self._one_shot(message, source, limits, grant, "outcome", parse_outcome)
+
+    async def _one_shot(
+        self,
+        message: frames.Frame,
+        source: str,
+        limits: SandboxLimits,
+        grant: EgressGrant | None,
+        expected: str,
+        parse: Callable[[frames.Frame], T],
+    ) -> T:
+        """One exchange with a fresh worker that is discarded afterwards, whatever happens.
+
+        The reply is parsed inside, so a malformed reply is a protocol breach of this worker.
+        """
         worker = await self._admission.acquire(None, limits.memory_mib, self._check_running)
         try:
-            reply = await self._exchange(
-                worker, self._encode(message, source, limits), limits, grant, "outcome"
+            return parse(
+                await self._exchange(worker, self._encode(message, source, limits), limits, grant, expected)
             )
-            return parse_outcome(reply)
         except MessageError as exc:
             raise self._protocol_breach(worker, exc) from exc
         finally:
