@@ -123,8 +123,12 @@ class BatchWriter(Generic[T]):
                     # A timeout just means the periodic flush is due.
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), self._flush_seconds)
-                while self._queue and self._state is RecorderState.RUNNING:
-                    await self._write_next_batch()
+                # Write what is due now. Rows recorded while it is being written wait for the
+                # next tick (or a full batch): draining "until empty" would, under steady load,
+                # turn into one tiny transaction per request, each a thread hop and a commit.
+                due = len(self._queue)
+                while due > 0 and self._queue and self._state is RecorderState.RUNNING:
+                    due -= await self._write_next_batch(due)
         finally:
             self._loop_done.set()
 
@@ -151,8 +155,9 @@ class BatchWriter(Generic[T]):
                 logger.error("activity recorder closed with %d unwritten events (dropped)", left)
             self._state = RecorderState.CLOSED
 
-    async def _write_next_batch(self) -> None:
-        count = min(self._batch_size, len(self._queue))
+    async def _write_next_batch(self, most: int | None = None) -> int:
+        """Write up to ``most`` queued rows in one transaction; return how many left the queue."""
+        count = min(self._batch_size, len(self._queue), most if most is not None else len(self._queue))
         batch = [self._queue.popleft() for _ in range(count)]
         try:
             for attempt in (1, 2):
@@ -165,7 +170,7 @@ class BatchWriter(Generic[T]):
                         logger.error(
                             "activity batch of %d events dropped after a retry", len(batch), exc_info=True
                         )
-                        return
+                        break
                     logger.warning(
                         "activity batch of %d events failed; retrying once", len(batch), exc_info=True
                     )
@@ -173,11 +178,12 @@ class BatchWriter(Generic[T]):
                 else:
                     self.written += len(batch)
                     self._dropping = False
-                    return
+                    break
         except asyncio.CancelledError:
             # Cancelled mid-write (close deadline or task group shutdown): the batch is lost.
             self.dropped += len(batch)
             raise
+        return count
 
 
 class ActivityRecorder(BatchWriter[ActivityEvent]):

@@ -62,6 +62,34 @@ async def test_events_are_written_in_batches(database: Database) -> None:
 
 
 @pytest.mark.anyio
+async def test_rows_recorded_during_a_write_wait_for_the_next_tick(database: Database) -> None:
+    """Under steady load the writer must keep batching: a row that arrives while a batch is being
+    written waits for the timer or a full batch instead of getting a transaction of its own."""
+    recorder: ActivityRecorder
+
+    async def insert_while_requests_arrive(db: Database, events: Sequence[ActivityEvent]) -> int:
+        recorder.record(_event(100 + len(batches)))  # a request finishing during the write
+        batches.append(len(events))
+        return await activity_store.insert_many(db, events)
+
+    batches: list[int] = []
+    recorder = ActivityRecorder(
+        database, flush_seconds=1000, batch_size=3, insert=insert_while_requests_arrive
+    )
+    task = asyncio.create_task(recorder.run())
+    for i in range(3):
+        recorder.record(_event(i))  # a full batch wakes the writer
+    while not batches:
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # time enough for a writer that drains "until empty" to go again
+    assert batches == [3]
+    assert recorder.queued == 1
+    await recorder.close()
+    await task
+    assert await _count(database) == 4  # close writes the waiting row; rows recorded after close are dropped
+
+
+@pytest.mark.anyio
 async def test_the_timer_flushes_a_partial_batch(database: Database) -> None:
     recorder = ActivityRecorder(database, flush_seconds=0.05, batch_size=1000)
     task = asyncio.create_task(recorder.run())
