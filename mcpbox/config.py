@@ -179,7 +179,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "activity_batch_size",
         int,
-        500,
+        200,
         "Most activity events written in one transaction.",
         minimum=1,
         maximum=100_000,

@@ -164,3 +164,15 @@ async def test_every_rlimit_reads_back_as_set() -> None:
         report = pool.isolation
         assert report is not None
         assert report.layer("rlimits").active, report.layer("rlimits").detail
+
+
+SCHEDULER = """
+import os
+def main() -> str:
+    return "batch" if os.sched_getscheduler(0) == os.SCHED_BATCH else "other"
+"""
+
+
+async def test_workers_run_as_batch_tasks_so_they_do_not_preempt_the_gateway() -> None:
+    async with running_pool() as pool:
+        assert json.loads(await run_raw(pool, SCHEDULER)) == "batch"

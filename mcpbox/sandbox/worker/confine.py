@@ -77,6 +77,22 @@ def set_not_dumpable() -> None:
     _prctl(PR_SET_DUMPABLE, 0)
 
 
+def yield_to_the_gateway() -> bool:
+    """Run as SCHED_BATCH: a worker woken by its call frame no longer preempts the supervisor.
+
+    Worker and supervisor often share a core. Without this, every frame the supervisor writes
+    switches the core to the worker in the middle of the supervisor's loop iteration, and back;
+    as a batch task the worker runs once the supervisor waits. Measured with ``make bench``: about
+    5% more warm calls per second at concurrency 8. It changes no limit: CPU time stays capped by
+    RLIMIT_CPU and the per-call budget. False where the kernel refuses the policy.
+    """
+    try:
+        os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
+    except OSError:
+        return False
+    return True
+
+
 def close_fds(channel_fd: int, devnull_fd: int) -> None:
     """Point 0-2 at /dev/null, move the channel to fd 3 and close every other descriptor."""
     for target in (0, 1, 2):

@@ -285,6 +285,7 @@ class Zygote:
         facts: dict[str, Any] = {"dies_with_parent": confine.die_with_parent(self.pid)}
         facts["no_new_privs"] = confine.set_no_new_privs()
         confine.set_not_dumpable()
+        facts["batch_scheduling"] = confine.yield_to_the_gateway()
         facts["landlock"] = False
         if self.ruleset is not None:
             try:
