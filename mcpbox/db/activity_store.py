@@ -11,16 +11,30 @@ anything shaped like one (``EventLike``) and returns its own ``ActivityRecord`` 
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, delete, func, insert
+from sqlalchemy import ColumnElement, Table, delete, func
 from sqlmodel import col, select
 
+from mcpbox.db.appender import rows_in_slices
 from mcpbox.db.engine import Database
 from mcpbox.db.models import ActivityRow
 from mcpbox.errors import InvalidInput
+
+_TABLE: Table = ActivityRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it on the class
+_COLUMNS = (
+    "at", "name", "outcome", "duration_ms", "actor", "session_id", "client_name", "method", "server",
+    "tool", "detail",
+)  # fmt: skip
+_ROW_VALUES = operator.itemgetter(*_COLUMNS)
+
+
+def _row_values(event: EventLike) -> tuple[Any, ...]:
+    values: tuple[Any, ...] = _ROW_VALUES(_row(event))
+    return values
 
 
 class EventLike(Protocol):
@@ -87,9 +101,8 @@ async def insert_many(db: Database, events: Sequence[EventLike]) -> int:
     """Write ``events`` in one transaction; returns how many were written."""
     if not events:
         return 0
-    rows = [_row(event) for event in events]
-    async with db.write() as session:
-        await session.exec(insert(ActivityRow), params=rows)
+    rows = await rows_in_slices(events, _row_values)
+    await db.append_rows(_TABLE, _COLUMNS, rows)
     return len(rows)
 
 

@@ -8,17 +8,32 @@ newest first and paged; retention deletes by age.
 from __future__ import annotations
 
 import json
+import operator
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import Table, delete, func
 from sqlmodel import col, select
 
+from mcpbox.db.appender import rows_in_slices
 from mcpbox.db.engine import Database
 from mcpbox.db.models import ExecutionLogRow, utcnow
 from mcpbox.errors import InvalidInput
+
+_TABLE: Table = ExecutionLogRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it on the class
+_COLUMNS = (
+    "at", "server", "tool", "version", "content_hash", "kind", "arguments", "result_summary", "stdout",
+    "duration_ms", "egress", "outcome", "error", "requested_by",
+)  # fmt: skip
+_ROW_VALUES = operator.itemgetter(*_COLUMNS)
+
+
+def _row_values(entry: NewExecutionLog) -> tuple[Any, ...]:
+    values: tuple[Any, ...] = _ROW_VALUES(_values(entry))
+    return values
+
 
 SUMMARY_MAX_CHARS = 2000
 STDOUT_MAX_CHARS = 16_000
@@ -103,14 +118,11 @@ def _values(entry: NewExecutionLog) -> dict[str, Any]:
 async def insert_many(db: Database, entries: Sequence[NewExecutionLog]) -> int:
     """Store a batch in one transaction (the batched writer's insert); returns how many.
 
-    A Core executemany, not ORM objects: one published call writes one row, so this is on the
-    throughput path of every call.
+    One published call writes one row, so this is on the throughput path of every call: the
+    rows go through ``Database.append_rows``, off the event loop.
     """
-    rows = [_values(entry) for entry in entries]
-    if not rows:
-        return 0
-    async with db.write() as session:
-        await session.exec(insert(ExecutionLogRow), params=rows)
+    rows = await rows_in_slices(entries, _row_values)
+    await db.append_rows(_TABLE, _COLUMNS, rows)
     return len(rows)
 
 
