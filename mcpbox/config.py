@@ -226,8 +226,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "sandbox_worker_max_calls",
         int,
-        1000,
-        "A warm worker is retired after this many calls.",
+        10_000,
+        "A warm worker is retired after at most this many calls (each draws its own limit "
+        "from the last quarter).",
         minimum=1,
         maximum=1_000_000,
     ),

@@ -24,6 +24,7 @@ import enum
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from secrets import randbelow
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import anyio
@@ -55,6 +56,13 @@ T = TypeVar("T")
 
 CLOSE_TIMEOUT = 5.0
 EXIT_REPORT_TIMEOUT = 1.0
+
+
+def call_budget(max_calls: int) -> int:
+    """``max_calls`` less up to a quarter, at random: warm workers that share a busy tool's calls
+    would otherwise all reach the limit in the same second and be replaced together (a fork and a
+    first-call compile each), a burst that shows in every call's p99."""
+    return max_calls - randbelow(max_calls // 4 + 1)
 
 
 class PoolState(enum.Enum):
@@ -357,7 +365,9 @@ class SandboxPool:
             return f"call failed ({outcome.error_kind})"
         if worker.retiring:
             return "retire() called"
-        if worker.calls >= self._config.sandbox_worker_max_calls:
+        if worker.call_budget is None:
+            worker.call_budget = call_budget(self._config.sandbox_worker_max_calls)
+        if worker.calls >= worker.call_budget:
             return "max calls reached"
         if outcome.rss_kib > self._config.sandbox_worker_max_rss_mib * 1024:
             return "RSS high-water mark passed"

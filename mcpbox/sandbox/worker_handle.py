@@ -225,6 +225,7 @@ class WorkerHandle:
         self.binding: tuple[str, str, str] | None = None
         self.retiring = False  # set by retire() while busy: do not reuse after this call
         self.calls = 0
+        self.call_budget: int | None = None  # calls before retirement, drawn on the first call
         self.last_used = 0.0
         self.facts: dict[str, Any] = {}
         self.exited = asyncio.Event()

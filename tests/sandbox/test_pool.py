@@ -17,7 +17,7 @@ from mcpbox.activity.events import ActivityEvent
 from mcpbox.config import Config
 from mcpbox.errors import Busy, IsolationUnavailable, LimitExceeded, SandboxError
 from mcpbox.sandbox.egress import EgressGrant
-from mcpbox.sandbox.pool import EgressHandler, PoolState, SandboxPool
+from mcpbox.sandbox.pool import EgressHandler, PoolState, SandboxPool, call_budget
 from mcpbox.sandbox.worker.messages import HttpRequest, HttpResponse
 
 pytestmark = pytest.mark.anyio
@@ -384,3 +384,12 @@ async def test_a_zygote_that_cannot_start_fails_the_pool_start_clearly() -> None
     with pytest.raises(SandboxError, match="zygote died"):
         await pool.start()
     assert pool.state is PoolState.CLOSED
+
+
+def test_call_budgets_spread_retirements_over_the_last_quarter() -> None:
+    budgets = {call_budget(1000) for _ in range(200)}
+    assert min(budgets) >= 750
+    assert max(budgets) <= 1000
+    assert len(budgets) > 20  # spread out, so warm workers of one tool do not all retire together
+    assert {call_budget(1) for _ in range(20)} == {1}
+    assert {call_budget(3) for _ in range(20)} == {3}
