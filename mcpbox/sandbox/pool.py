@@ -277,7 +277,7 @@ class SandboxPool:
             arguments,
             secrets if first else None,
             limits,
-            allowed_modules,
+            allowed_modules if first else None,  # the worker compiles once, on its first call
             True,
             keep=True,
         )
