@@ -231,6 +231,35 @@ def test_host_and_module_requests_are_approved_and_rejected_by_ref(data_dir: Pat
     assert f"already approved by {cli_actor()}" in twice.output
 
 
+def test_an_approved_host_is_listed_and_revoked_by_ref(data_dir: Path) -> None:
+    assert "No module or host is approved." in invoke(data_dir, "approvals", "list", "--approved").output
+    assert invoke(data_dir, "approvals", "approve", "host:1").exit_code == 0
+    table = invoke(data_dir, "approvals", "list", "--approved")
+    assert table.exit_code == 0, table.output
+    assert "host:1  home    api.example.org" in table.output
+    assert "mcpbox approvals revoke REF --reason TEXT" in table.output
+    listed = json.loads(invoke(data_dir, "approvals", "list", "--approved", "--json").output)
+    assert [(item["ref"], item["subject"]) for item in listed["approved"]] == [("host:1", "api.example.org")]
+
+    assert invoke(data_dir, "approvals", "revoke", "host:1").exit_code == 2  # --reason is required
+    result = invoke(data_dir, "approvals", "revoke", "host:1", "--reason", "the lab moved")
+    assert result.exit_code == 0, result.output
+    assert "revoked host:1: host api.example.org for server home" in result.output
+    assert json.loads(invoke(data_dir, "approvals", "list", "--approved", "--json").output)["approved"] == []
+    again = invoke(data_dir, "approvals", "revoke", "host:1", "--reason", "twice")
+    assert again.exit_code == 1
+    assert "host:1 not revoked: " in again.output
+    assert "is revoked, not approved" in again.output
+    pending = invoke(data_dir, "approvals", "revoke", "module:1", "--reason", "not yet decided")
+    assert pending.exit_code == 1
+    assert "is pending, not approved" in pending.output
+    tool = invoke(data_dir, "approvals", "revoke", "tool:1", "--reason", "no")
+    assert tool.exit_code == 1
+    assert "only module and host approvals can be revoked" in tool.output
+    events = [row.name for row in in_db(data_dir, _activity)]
+    assert "host.revoked" in events
+
+
 def _read_secret(data_dir: Path) -> dict[str, str]:
     async def read(db: Database) -> dict[str, str]:
         config = Config.load(environ={"MCPBOX_DATA_DIR": str(data_dir)})

@@ -50,6 +50,14 @@ def pending_json(item: PendingItem) -> dict[str, Any]:
     }
 
 
+def aligned(rows: Sequence[tuple[str, ...]]) -> list[str]:
+    """Rows as left-aligned columns two spaces apart."""
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return [
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
 def pending_table(items: Sequence[PendingItem], total: int) -> list[str]:
     """Aligned columns, one item a line; an empty queue says so instead of printing a header."""
     if not items:
@@ -61,13 +69,38 @@ def pending_table(items: Sequence[PendingItem], total: int) -> list[str]:
         else:
             detail = item.package or "-"
         rows.append((item.ref, item.server, item.subject, detail, item.requested_by, when(item.requested_at)))
-    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
+    lines = aligned(rows)
     if total > len(items):
         lines.append(f"({len(items)} of {total} shown)")
     lines.append("Review one with `mcpbox approvals show REF`.")
+    return lines
+
+
+def request_json_line(request: RequestInfo) -> dict[str, Any]:
+    """An approved module or host for ``approvals list --approved --json``."""
+    return {
+        "ref": request.ref,
+        "kind": request.kind.value,
+        "server": request.server,
+        "subject": request.subject,
+        "package": request.package,
+        "version": request.version,
+        "decided_by": request.decided_by,
+        "decided_at": when(request.decided_at) if request.decided_at else None,
+    }
+
+
+def approved_table(items: Sequence[RequestInfo]) -> list[str]:
+    """Approved modules and hosts, one a line, with the ref ``approvals revoke`` takes."""
+    if not items:
+        return ["No module or host is approved."]
+    rows = [("REF", "SERVER", "SUBJECT", "PACKAGE", "APPROVED BY", "APPROVED AT")]
+    for item in items:
+        package = f"{item.package}=={item.version}" if item.package else "-"
+        approved_at = when(item.decided_at) if item.decided_at else "-"
+        rows.append((item.ref, item.server, item.subject, package, item.decided_by or "-", approved_at))
+    lines = aligned(rows)
+    lines.append("Withdraw one with `mcpbox approvals revoke REF --reason TEXT`.")
     return lines
 
 

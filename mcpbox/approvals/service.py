@@ -125,6 +125,40 @@ async def reject_request(
     return await _decide_request(db, kind, request_id, RequestStatus.REJECTED, decided_by, checked, hooks)
 
 
+async def revoke_request(
+    db: Database, kind: RequestKind, request_id: int, *, revoked_by: str, reason: str, hooks: Hooks
+) -> RequestInfo:
+    """Withdraw an approved module or host: it leaves the server's allowlist at once.
+
+    ``reason`` is required (it is what the LLM and the log show). ``NotFound``; ``Conflict`` if
+    the request is not approved. Emits ``approval.decided`` (decision ``revoked``) and
+    ``module.revoked`` / ``host.revoked``; signals ``allowlists_changed(server)``, so warm workers
+    built with the old allowlist are retired before they serve another call. A package stays
+    installed (another server may use it); this server's tools can no longer import it.
+    """
+    checked = _reason(reason, required=True, action="a revocation")
+    request = await request_store.revoke(db, kind, request_id, revoked_by=revoked_by, reason=str(checked))
+    _record_decision(hooks, kind, request, RequestStatus.REVOKED, revoked_by, checked)
+    hooks.allowlists_changed(request.server)
+    return request
+
+
+async def revoke(db: Database, ref: str, *, revoked_by: str, reason: str, hooks: Hooks) -> RequestInfo:
+    """Revoke an approved ``module:N`` or ``host:N`` by its ref, for the CLI and the admin UI.
+
+    A tool is not revoked this way (``InvalidInput``): stop its server, or roll it back.
+    """
+    kind, item_id = parse_ref(ref)
+    if kind is PendingKind.TOOL:
+        raise InvalidInput(
+            f"{ref} is a tool: only module and host approvals can be revoked. To withdraw a published "
+            "tool, stop its server (its tools leave every client at once) or roll it back"
+        )
+    return await revoke_request(
+        db, RequestKind(kind.value), item_id, revoked_by=revoked_by, reason=reason, hooks=hooks
+    )
+
+
 async def decide(
     db: Database,
     ref: str,
@@ -234,6 +268,20 @@ async def _decide_request(
     request = await request_store.decide(
         db, kind, request_id, new_status=status, decided_by=decided_by, reason=reason
     )
+    _record_decision(hooks, kind, request, status, decided_by, reason)
+    if status is RequestStatus.APPROVED:
+        hooks.allowlists_changed(request.server)
+    return request
+
+
+def _record_decision(
+    hooks: Hooks,
+    kind: RequestKind,
+    request: RequestInfo,
+    status: RequestStatus,
+    decided_by: str,
+    reason: str | None,
+) -> None:
     hooks.record(
         event(
             "approval.decided",
@@ -254,9 +302,6 @@ async def _decide_request(
             subject=request.subject,
         )
     )
-    if status is RequestStatus.APPROVED:
-        hooks.allowlists_changed(request.server)
-    return request
 
 
 def _decided(hooks: Hooks, tool: ToolInfo, decision: str, decided_by: str, reason: str | None) -> None:
@@ -275,10 +320,10 @@ def _decided(hooks: Hooks, tool: ToolInfo, decision: str, decided_by: str, reaso
     )
 
 
-def _reason(reason: str | None, *, required: bool) -> str | None:
+def _reason(reason: str | None, *, required: bool, action: str = "a rejection") -> str | None:
     text = (reason or "").strip()
     if required and not text:
-        raise InvalidInput("a rejection needs a reason: it tells the requester what to change")
+        raise InvalidInput(f"{action} needs a reason: it tells the requester what to change")
     if len(text) > REASON_MAX:
         raise InvalidInput(f"reason is longer than {REASON_MAX} characters")
     return text or None

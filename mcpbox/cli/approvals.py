@@ -34,14 +34,25 @@ def approvals() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (for scripts) instead of a table.")
 @click.option("--kind", type=click.Choice(["tool", "module", "host"]), help="Only this kind.")
 @click.option("--server", help="Only items of this server.")
+@click.option(
+    "--approved", is_flag=True, help="List the approved modules and hosts instead (what `revoke` takes)."
+)
 def approvals_list(
-    config_file: Path | None, data_dir: Path | None, as_json: bool, kind: str | None, server: str | None
+    config_file: Path | None,
+    data_dir: Path | None,
+    as_json: bool,
+    kind: str | None,
+    server: str | None,
+    approved: bool,
 ) -> None:
     """List everything waiting for a decision, oldest first, with refs such as tool:3."""
     from mcpbox.approvals.cli_view import pending_json, pending_table
     from mcpbox.approvals.pending import PendingKind, list_pending
 
     config = load_config({"data_dir": data_dir}, config_file)
+    if approved:
+        _list_approved(config, as_json, kind, server)
+        return
 
     async def work() -> Any:
         async with open_data(config) as (database, _hooks):
@@ -57,6 +68,37 @@ def approvals_list(
         click.echo(json.dumps({"pending": [pending_json(item) for item in items], "total": total}, indent=2))
         return
     click.echo("\n".join(pending_table(items, total)))
+
+
+def _list_approved(config: Config, as_json: bool, kind: str | None, server: str | None) -> None:
+    from mcpbox.approvals.cli_view import approved_table, request_json_line
+    from mcpbox.db import request_store
+    from mcpbox.db.models import RequestStatus
+    from mcpbox.db.request_store import RequestInfo, RequestKind
+
+    if kind == "tool":
+        raise click.UsageError("--approved lists modules and hosts; tools are listed by `mcpbox_list_tools`")
+    kinds = [RequestKind(kind)] if kind else [RequestKind.MODULE, RequestKind.HOST]
+
+    async def work() -> list[RequestInfo]:
+        found: list[RequestInfo] = []
+        async with open_data(config) as (database, _hooks):
+            for request_kind in kinds:
+                items, _ = await request_store.list_requests(
+                    database,
+                    request_kind,
+                    server=server,
+                    status=RequestStatus.APPROVED,
+                    limit=QUEUE_SHOWN_MAX,
+                )
+                found.extend(items)
+        return found
+
+    items = run_async(work())
+    if as_json:
+        click.echo(json.dumps({"approved": [request_json_line(item) for item in items]}, indent=2))
+        return
+    click.echo("\n".join(approved_table(items)))
 
 
 @approvals.command("show")
@@ -177,3 +219,26 @@ def approvals_reject(
     config = load_config({"data_dir": data_dir}, config_file)
     work = decide_ref(config, ref, approve=False, reason=reason, reviewed_hash=reviewed_hash)
     click.echo(run_async(work, failure=f"{ref} not rejected: "))
+
+
+@approvals.command("revoke")
+@common_options
+@click.argument("ref")
+@click.option("--reason", required=True, help="Why: kept in the log and shown to the LLM that asks again.")
+def approvals_revoke(config_file: Path | None, data_dir: Path | None, ref: str, reason: str) -> None:
+    """Withdraw an approved module:N or host:N (`approvals list --approved` shows them).
+
+    It leaves the server's allowlist at once; a running mcpbox retires the server's warm workers
+    within about a second, so no later call can use it. A revoked host or module can be
+    requested again (a new request for the owner to decide).
+    """
+    from mcpbox.approvals import service
+
+    config = load_config({"data_dir": data_dir}, config_file)
+
+    async def work() -> str:
+        async with open_data(config) as (database, hooks):
+            request = await service.revoke(database, ref, revoked_by=cli_actor(), reason=reason, hooks=hooks)
+        return f"revoked {request.ref}: {request.kind.value} {request.subject} for server {request.server}"
+
+    click.echo(run_async(work(), failure=f"{ref} not revoked: "))

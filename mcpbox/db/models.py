@@ -166,6 +166,7 @@ class RequestStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    REVOKED = "revoked"  # was approved; the owner withdrew it
 
 
 class Tool(SQLModel, table=True):
@@ -254,7 +255,9 @@ class ModuleRequest(SQLModel, table=True):
 
     __tablename__ = "module_requests"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="ck_module_requests_status"),
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'rejected', 'revoked')", name="ck_module_requests_status"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -284,7 +287,9 @@ class HostRequest(SQLModel, table=True):
 
     __tablename__ = "host_requests"
     __table_args__ = (
-        CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="ck_host_requests_status"),
+        CheckConstraint(
+            "status IN ('pending', 'approved', 'rejected', 'revoked')", name="ck_host_requests_status"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -3,7 +3,8 @@
 Approved rows are the single source of truth for a server's module and host allowlists; nothing
 else grants either. A decision is one conditional ``UPDATE ... WHERE id = :id AND status =
 'pending'``, so two owners approving (or one approving while another rejects) the same request
-yield exactly one decision and one ``Conflict``. A new request for something the server already
+yield exactly one decision and one ``Conflict``; revoking is the same kind of UPDATE from
+'approved' to 'revoked'. A new request for something the server already
 has pending or approved is refused inside the same serialised write transaction as the insert,
 so two identical concurrent requests cannot both be created.
 """
@@ -225,6 +226,48 @@ async def decide(
         raise Conflict(
             f"{kind.value} request {info.ref} ({info.subject!r} for server {info.server!r}) was already "
             f"{info.status.value} by {info.decided_by}"
+        )
+    return info
+
+
+async def revoke(
+    db: Database, kind: RequestKind, request_id: int, *, revoked_by: str, reason: str
+) -> RequestInfo:
+    """Move an approved request to revoked in one conditional UPDATE: it leaves the allowlist.
+
+    The row's decision fields then name the revocation (who, when, why); the approval that came
+    before it stays in the activity log. ``NotFound``; ``Conflict`` if it is not approved (still
+    pending, rejected, or revoked already).
+    """
+    table = _TABLES[kind]
+    now = utcnow()
+    async with db.write() as session:
+        result = await session.exec(
+            update(table)
+            .where(col(table.id) == request_id, col(table.status) == RequestStatus.APPROVED.value)
+            .values(
+                status=RequestStatus.REVOKED.value,
+                decided_by=revoked_by,
+                decided_at=now,
+                reason=reason,
+                updated_at=now,
+            )
+        )
+        row = (
+            await session.exec(
+                select(table, Server.name)
+                .join(Server, col(Server.id) == col(table.server_id))
+                .where(col(table.id) == request_id)
+            )
+        ).first()
+        if row is None:
+            raise NotFound(f"no {kind.value} request {kind.value}:{request_id}")
+        await session.refresh(row[0])
+        info = _info(kind, _row(row[0]), row[1])
+    if result.rowcount != 1:
+        raise Conflict(
+            f"{kind.value} request {info.ref} ({info.subject!r} for server {info.server!r}) is "
+            f"{info.status.value}, not approved: only an approved {kind.value} can be revoked"
         )
     return info
 

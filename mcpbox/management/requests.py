@@ -177,8 +177,8 @@ async def list_pending_requests(ctx: ManagementContext, args: dict[str, Any]) ->
     name="mcpbox_get_server_modules",
     title="Get a server's modules",
     description="The modules a server's tools may import: the defaults every server has, the approved "
-    "extra modules (with their packages), and the module requests still pending or rejected (with "
-    "the owner's reason).",
+    "extra modules (with their packages), and the module requests still pending, rejected or "
+    "revoked (with the owner's reason).",
     properties={"server": SERVER_NAME},
     required=["server"],
     read_only=True,
@@ -199,6 +199,7 @@ async def get_server_modules(ctx: ManagementContext, args: dict[str, Any]) -> ob
         "approved": by_status[RequestStatus.APPROVED],
         "pending": by_status[RequestStatus.PENDING],
         "rejected": by_status[RequestStatus.REJECTED],
+        "revoked": by_status[RequestStatus.REVOKED],
         "requests_total": total,
     }
 

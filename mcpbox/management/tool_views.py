@@ -136,10 +136,10 @@ async def capabilities(
     host_rows = [_capability(host, None, host_requests.get(host)) for host in hosts]
     missing: list[str] = []
     for row in module_rows:
-        if row["status"] in ("not_requested", "rejected"):
+        if row["status"] in ("not_requested", "rejected", "revoked"):
             missing.append(f"request module {row['name']!r} with mcpbox_request_module")
     for row in host_rows:
-        if row["status"] in ("not_requested", "rejected"):
+        if row["status"] in ("not_requested", "rejected", "revoked"):
             missing.append(f"request host {row['name']!r} with mcpbox_request_network_access")
     return {"modules": module_rows, "hosts": host_rows, "missing": missing}
 
@@ -150,8 +150,8 @@ def _capability(name: str, fixed: str | None, request: RequestInfo | None) -> di
     if request is None:
         return {"name": name, "status": "not_requested", "ref": None}
     row: dict[str, Any] = {"name": name, "status": request.status.value, "ref": request.ref}
-    if request.status is RequestStatus.REJECTED:
-        row["reason"] = request.reason
+    if request.status in (RequestStatus.REJECTED, RequestStatus.REVOKED):
+        row["reason"] = request.reason  # the owner's words: what to change before asking again
     return row
 
 

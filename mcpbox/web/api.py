@@ -115,6 +115,11 @@ async def server(ctx: AdminRequest) -> Response:
             "tool_count": detail.tools.total,
             "approved_hosts": [request.subject for request in detail.approved_hosts],
             "approved_modules": [request.subject for request in detail.approved_modules],
+            # With their refs, for POST /api/approvals/{ref}/revoke.
+            "approvals": [
+                {"ref": request.ref, "kind": request.kind.value, "subject": request.subject}
+                for request in (*detail.approved_hosts, *detail.approved_modules)
+            ],
             "pending_requests": detail.pending_requests,
         }
     )

@@ -160,6 +160,15 @@ async def reject(ctx: AdminRequest) -> Response:
     return await _decide(ctx, approve=False)
 
 
+async def revoke(ctx: AdminRequest) -> Response:
+    """Body ``{"reason": "..."}`` (required): withdraw an approved module or host."""
+    body = await read_json_object(ctx.request)
+    revoked = await operations.revoke_request(
+        ctx.state, ctx.admin_name, ctx.request.path_params["ref"], _optional_text(body, "reason") or ""
+    )
+    return json_response({"request": request_json(revoked)})
+
+
 async def _decide(ctx: AdminRequest, *, approve: bool) -> Response:
     body = await read_json_object(ctx.request)
     reason, content_hash = _optional_text(body, "reason"), _optional_text(body, "content_hash")

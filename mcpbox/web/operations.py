@@ -19,6 +19,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from mcpbox.activity.events import ActivityEvent
+from mcpbox.approvals import service as approvals
 from mcpbox.approvals.pending import PendingItem, list_pending
 from mcpbox.db import execution_log_store, request_store, secret_store, server_store, tool_store
 from mcpbox.db.activity_store import ActivityFilter, ActivityRecord, list_activity
@@ -180,6 +181,17 @@ async def set_server_running(state: AppState, actor: str, name: str, running: bo
         ActivityEvent(name="server.started" if running else "server.stopped", actor=actor, server=server.name)
     )
     return updated
+
+
+async def revoke_request(state: AppState, actor: str, ref: str, reason: str) -> RequestInfo:
+    """Withdraw the approved ``module:N`` or ``host:N`` as ``actor``; it leaves the allowlist at once.
+
+    ``InvalidInput`` (bad ref, a ``tool:`` ref, no reason), ``NotFound``, ``Conflict`` (not
+    approved: pending, rejected or revoked already). The service records ``approval.decided`` and
+    ``module.revoked`` / ``host.revoked`` under ``actor`` and, through ``state.hooks``, retires the
+    warm workers that were built with the old allowlist.
+    """
+    return await approvals.revoke(state.database, ref, revoked_by=actor, reason=reason, hooks=state.hooks)
 
 
 async def find_secret(state: AppState, server: str, key: str) -> SecretInfo:

@@ -2,7 +2,8 @@
 
 Each handler parses its inputs, calls one function in ``operations`` / ``activity_view`` /
 ``system_view`` and renders a template; writes answer 303 to a page (post/redirect/get), and
-destructive ones need an explicit confirmation field from a confirm page, not a JS dialog.
+destructive ones need an explicit confirmation field from a confirm page, not a JS dialog
+(revoking an approved host or module needs a typed reason instead: the LLM reads it).
 A secret's value travels only inward: forms post it, nothing renders it.
 """
 
@@ -12,10 +13,11 @@ from urllib.parse import quote, urlencode
 
 from starlette.responses import RedirectResponse, Response
 
-from mcpbox.errors import Conflict, InvalidInput
+from mcpbox.errors import Conflict, InvalidInput, NotFound
 from mcpbox.tools.policy import POLICY_BY_KEY
 from mcpbox.web import operations, settings_view
 from mcpbox.web.activity_view import WINDOWS, activity_page, parse_activity_query
+from mcpbox.web.errors import http_error
 from mcpbox.web.guard import AdminRequest
 from mcpbox.web.system_view import system_info, uptime_text
 
@@ -25,6 +27,8 @@ NOTICES = {
     "secret-deleted": "Secret {key} deleted.",
     "server-started": "Server started: its approved tools are listed and callable again.",
     "server-stopped": "Server stopped: its tools left every client's tool list.",
+    "host-revoked": "Revoked {ref} ({subject}) for server {server}: its tools can no longer reach it.",
+    "module-revoked": "Revoked {ref} ({subject}) for server {server}: its tools can no longer import it.",
 }
 SETTINGS_PATH = "/admin/settings"
 
@@ -55,10 +59,17 @@ async def servers(ctx: AdminRequest) -> Response:
 
 
 async def server_detail(ctx: AdminRequest) -> Response:
-    notice_key = ctx.request.query_params.get("notice", "")
-    secret_key = ctx.request.query_params.get("key", "")[:64]
-    notice = NOTICES[notice_key].format(key=secret_key) if notice_key in NOTICES else None
-    return await _server_page(ctx, ctx.request.path_params["name"], notice=notice)
+    name, query = ctx.request.path_params["name"], ctx.request.query_params
+    notice_key = query.get("notice", "")
+    notice = None
+    if notice_key in NOTICES:
+        notice = NOTICES[notice_key].format(
+            key=query.get("key", "")[:64],
+            ref=query.get("ref", "")[:40],
+            subject=query.get("subject", "")[:300],
+            server=name,
+        )
+    return await _server_page(ctx, name, notice=notice)
 
 
 async def _server_page(
@@ -86,6 +97,23 @@ async def _set_running(ctx: AdminRequest, *, running: bool) -> Response:
         return await _server_page(ctx, name, status=409, error=f"Nothing was changed: {exc.public_message}")
     notice = "server-started" if running else "server-stopped"
     return RedirectResponse(_server_url(name, notice=notice), status_code=303)
+
+
+async def revoke(ctx: AdminRequest) -> Response:
+    """Revoke the approved host or module ``ref`` (form: reason, server: the page it came from)."""
+    ref, server = ctx.request.path_params["ref"], ctx.form.get("server", "")
+    try:
+        revoked = await operations.revoke_request(ctx.state, ctx.admin_name, ref, ctx.form.get("reason", ""))
+    except (Conflict, InvalidInput, NotFound) as exc:
+        if not server:
+            raise  # not posted from a server page: the error page says what went wrong
+        message = exc.public_message
+        if isinstance(exc, Conflict):
+            message = f"Nothing was changed: {message}"
+        return await _server_page(ctx, server, status=http_error(exc).status, error=message)
+    notice = f"{revoked.kind.value}-revoked"
+    target = _server_url(revoked.server, notice=notice, ref=revoked.ref, subject=revoked.subject)
+    return RedirectResponse(target, status_code=303)
 
 
 async def secret_add(ctx: AdminRequest) -> Response:

@@ -263,3 +263,83 @@ async def test_racing_approvals_from_two_processes_give_one_decision(
     finally:
         await other.close()
     assert sorted(outcomes) == ["conflict", "ok"]
+
+
+async def _approved_host(db: Database, recorded: Recorded) -> RequestInfo:
+    request = await requests.request_network_access(
+        db, server="home", host="api.example.org", requested_by="token:ci", hooks=recorded.hooks
+    )
+    return await service.approve_request(
+        db, RequestKind.HOST, request.id, decided_by="admin:owner", hooks=recorded.hooks
+    )
+
+
+async def test_revoking_takes_an_approved_host_off_the_allowlist(
+    database: Database, recorded: Recorded
+) -> None:
+    from mcpbox.db import request_store
+
+    approved = await _approved_host(database, recorded)
+    assert "api.example.org" in await request_store.approved_subjects(database, RequestKind.HOST, "home")
+    revoked = await service.revoke(
+        database, approved.ref, revoked_by="admin:owner", reason="the API moved", hooks=recorded.hooks
+    )
+    assert (revoked.status, revoked.decided_by, revoked.reason) == (
+        RequestStatus.REVOKED,
+        "admin:owner",
+        "the API moved",
+    )
+    assert "api.example.org" not in await request_store.approved_subjects(database, RequestKind.HOST, "home")
+    assert recorded.names()[-2:] == ["approval.decided", "host.revoked"]
+    decided = recorded.events[-2]
+    assert decided.detail is not None
+    assert decided.detail["decision"] == "revoked"
+    assert recorded.allowlist_changes == ["home", "home"]  # approval, then revocation
+
+
+async def test_only_an_approved_request_can_be_revoked(database: Database, recorded: Recorded) -> None:
+    pending = await requests.request_network_access(
+        database, server="home", host="pending.example.org", requested_by="token:ci", hooks=recorded.hooks
+    )
+    with pytest.raises(Conflict, match="is pending, not approved"):
+        await service.revoke(
+            database, pending.ref, revoked_by="admin:owner", reason="no", hooks=recorded.hooks
+        )
+    approved = await _approved_host(database, recorded)
+    await service.revoke(database, approved.ref, revoked_by="admin:a", reason="first", hooks=recorded.hooks)
+    with pytest.raises(Conflict, match="is revoked, not approved"):
+        await service.revoke(
+            database, approved.ref, revoked_by="admin:b", reason="second", hooks=recorded.hooks
+        )
+    assert recorded.names().count("host.revoked") == 1
+
+
+async def test_a_revocation_needs_a_reason_and_a_module_or_host_ref(
+    database: Database, recorded: Recorded
+) -> None:
+    approved = await _approved_host(database, recorded)
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        await service.revoke(
+            database, approved.ref, revoked_by="admin:owner", reason="  ", hooks=recorded.hooks
+        )
+    tool = await _pending(database, recorded)
+    with pytest.raises(InvalidInput, match="only module and host approvals can be revoked"):
+        await service.revoke(
+            database, f"tool:{tool.id}", revoked_by="admin:owner", reason="x", hooks=recorded.hooks
+        )
+    with pytest.raises(NotFound):
+        await service.revoke(
+            database, "module:999", revoked_by="admin:owner", reason="x", hooks=recorded.hooks
+        )
+
+
+async def test_a_revoked_host_can_be_requested_again(database: Database, recorded: Recorded) -> None:
+    approved = await _approved_host(database, recorded)
+    await service.revoke(
+        database, approved.ref, revoked_by="admin:owner", reason="later", hooks=recorded.hooks
+    )
+    again = await requests.request_network_access(
+        database, server="home", host="api.example.org", requested_by="token:ci", hooks=recorded.hooks
+    )
+    assert again.status is RequestStatus.PENDING
+    assert again.id != approved.id

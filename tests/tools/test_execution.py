@@ -114,3 +114,102 @@ async def main(name: str, times: int = 2) -> str:
         assert validated.structured is not None
         assert validated.structured["valid"] is False
         assert any(v["line"] == 1 for v in validated.structured["violations"])
+
+
+async def _publish_fetch(state: AppState, server: str, host: str) -> str:
+    from mcpbox.tools import lifecycle
+
+    await lifecycle.create_tool(
+        state.database,
+        server=server,
+        name="fetch",
+        code=FETCH,
+        created_by="local",
+        hooks=state.hooks,
+        hosts=[host],
+    )
+    tool = await lifecycle.request_publish(
+        state.database, server=server, name="fetch", requested_by="local", hooks=state.hooks
+    )
+    await approvals.approve_tool(
+        state.database, tool.id, content_hash=tool.current_hash, decided_by="owner", hooks=state.hooks
+    )
+    return f"{server}__fetch"
+
+
+async def _call_text(state: AppState, name: str, url: str) -> tuple[bool, str]:
+    result = await state.catalog.call_tool(name, {"url": url}, Caller("local"))
+    return result.is_error, str(result.content[0]["text"])
+
+
+async def test_a_revoked_host_is_refused_at_once_even_to_a_warm_worker(tmp_path: Path) -> None:
+    async with (
+        running_app(tmp_path) as (_, state),
+        local_http_server(fixed_text(b"hello from the lab")) as port,
+    ):
+        await ready(state)
+        await state.catalog.call_tool("mcpbox_create_server", {"name": "lab"}, Caller("local"))
+        host, url = f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/status"
+        request = await approvals.submit_host_request(
+            state.database, server="lab", host=host, requested_by="local", hooks=state.hooks
+        )
+        await approvals.approve_request(
+            state.database, RequestKind.HOST, request.id, decided_by="owner", hooks=state.hooks
+        )
+        name = await _publish_fetch(state, "lab", host)
+        for _ in range(3):  # a warm worker now holds this version, bound to the server
+            failed, text = await _call_text(state, name, url)
+            assert not failed, text
+        warm = [info.pid for info in state.pool.snapshot() if info.server_key == "lab"]
+        assert warm
+
+        revoked = await approvals.revoke(
+            state.database, request.ref, revoked_by="owner", reason="not needed any more", hooks=state.hooks
+        )
+        assert revoked.status.value == "revoked"
+        failed, text = await _call_text(state, name, url)
+        assert failed
+        assert "not approved" in text
+        assert not set(warm) & {info.pid for info in state.pool.snapshot()}  # retired, not reused
+
+
+async def test_a_revocation_from_another_process_reaches_a_running_server(tmp_path: Path) -> None:
+    from mcpbox.approvals.hooks import Hooks
+    from mcpbox.db.engine import open_database
+
+    async with (
+        running_app(tmp_path) as (_, state),
+        local_http_server(fixed_text(b"hello from the lab")) as port,
+    ):
+        await ready(state)
+        await state.catalog.call_tool("mcpbox_create_server", {"name": "lab"}, Caller("local"))
+        host, url = f"127.0.0.1:{port}", f"http://127.0.0.1:{port}/status"
+        request = await approvals.submit_host_request(
+            state.database, server="lab", host=host, requested_by="local", hooks=state.hooks
+        )
+        await approvals.approve_request(
+            state.database, RequestKind.HOST, request.id, decided_by="owner", hooks=state.hooks
+        )
+        name = await _publish_fetch(state, "lab", host)
+        failed, text = await _call_text(state, name, url)
+        assert not failed, text
+
+        # `mcpbox approvals revoke` is another process: its own connection, no in-process hooks.
+        cli_db = await open_database(state.config)
+        try:
+            await approvals.revoke(
+                cli_db,
+                request.ref,
+                revoked_by="cli:owner",
+                reason="done",
+                hooks=Hooks(lambda _e: None, lambda: None),
+            )
+        finally:
+            await cli_db.close()
+        with anyio.fail_after(10):  # the catalog watcher polls every second
+            while True:
+                failed, text = await _call_text(state, name, url)
+                if failed:
+                    break
+                await anyio.sleep(0.2)
+        assert "not approved" in text
