@@ -113,6 +113,14 @@ def seed(mcp: str, page: Page) -> None:
             {"server": "media", "module": "csv", "justification": "Export the watch history as CSV."},
         ),
     )
+    (jellyfin,) = mcp_calls(
+        mcp,
+        (
+            "mcpbox_request_network_access",
+            {"server": "media", "host": "jellyfin.lan:8096", "justification": "The Jellyfin API on the LAN."},
+        ),
+    )
+    api(page, "POST", f"/api/approvals/{structured(jellyfin)['ref']}/approve", {})
 
 
 def shoot(out: Path) -> list[Path]:
@@ -132,6 +140,7 @@ def shoot(out: Path) -> list[Path]:
             "dashboard.png": "/admin/",
             "tool-detail.png": "/admin/servers/home/tools/weather",
             "approvals.png": "/admin/approvals",
+            "server.png": "/admin/servers/media",
         }
         written = []
         for name, path in shots.items():
