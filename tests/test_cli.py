@@ -412,3 +412,52 @@ def test_admin_create_and_reset_password_read_the_password_from_stdin_only(tmp_p
         tmp_path, "admin", "reset-password", "nobody", "--password-stdin", stdin="a new long password\n"
     )
     assert missing.exit_code == 1
+
+
+def test_a_tool_is_disabled_and_enabled_by_name(data_dir: Path) -> None:
+    assert invoke(data_dir, "approvals", "approve", "tool:1").exit_code == 0
+    disabled = invoke(data_dir, "tools", "disable", "home", "weather")
+    assert disabled.exit_code == 0, disabled.output
+    assert (
+        "disabled home/weather: home__weather is no longer listed or callable by any client"
+        in disabled.output
+    )
+    tool = in_db(data_dir, lambda db: tool_store.get_tool(db, "home", "weather"))
+    assert (tool.status, tool.enabled) == (ToolStatus.APPROVED, False)  # the approval stays
+    enabled = invoke(data_dir, "tools", "enable", "home", "weather")
+    assert enabled.exit_code == 0, enabled.output
+    assert "clients see it as home__weather while its server runs" in enabled.output
+    assert in_db(data_dir, lambda db: tool_store.get_tool(db, "home", "weather")).enabled
+    missing = invoke(data_dir, "tools", "disable", "home", "nope")
+    assert missing.exit_code == 1
+    assert "home/nope not disabled: " in missing.output
+    events = [row.name for row in in_db(data_dir, _activity) if row.actor == cli_actor()]
+    assert events.count("tool.disabled") == 1
+    assert events.count("tool.enabled") == 1
+
+
+@pytest.mark.anyio
+async def test_disabling_a_tool_from_the_cli_reaches_a_running_server(tmp_path: Path) -> None:
+    async with running_app(tmp_path) as (_, state):
+        await _prepare(state.database)
+        tool = await tool_store.get_tool(state.database, "home", "weather")
+        from mcpbox.approvals import service
+
+        await service.approve_tool(
+            state.database, tool.id, content_hash=tool.current_hash, decided_by="owner", hooks=state.hooks
+        )
+        await state.watcher.check()
+        assert "home__weather" in [d.name for d in await state.catalog.list_tools(LOCAL_CALLER)]
+        completed = await anyio.run_process(
+            [sys.executable, "-m", "mcpbox", "tools", "disable", "home", "weather"],
+            env={**os.environ, "MCPBOX_DATA_DIR": str(tmp_path)},
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr.decode()
+        with anyio.fail_after(10):  # the watcher polls the database every second
+            while "home__weather" in [d.name for d in await state.catalog.list_tools(LOCAL_CALLER)]:
+                await anyio.sleep(0.1)
+        from mcpbox.errors import NotCallable
+
+        with pytest.raises(NotCallable, match="is disabled"):  # the gateway says why: "Unknown tool: … (…)"
+            await state.catalog.call_tool("home__weather", {"city": "Oslo"}, LOCAL_CALLER)

@@ -152,7 +152,8 @@ async def revoke(db: Database, ref: str, *, revoked_by: str, reason: str, hooks:
     if kind is PendingKind.TOOL:
         raise InvalidInput(
             f"{ref} is a tool: only module and host approvals can be revoked. To withdraw a published "
-            "tool, stop its server (its tools leave every client at once) or roll it back"
+            "tool, disable it (mcpbox tools disable SERVER TOOL, or Disable on its page), stop its "
+            "server, or roll it back"
         )
     return await revoke_request(
         db, RequestKind(kind.value), item_id, revoked_by=revoked_by, reason=reason, hooks=hooks

@@ -14,6 +14,7 @@ from mcpbox.cli.approvals import approvals
 from mcpbox.cli.db import db, keys
 from mcpbox.cli.secrets import secrets
 from mcpbox.cli.serve import check, serve, stdio
+from mcpbox.cli.tools import tools
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,5 +29,5 @@ def version() -> None:
     click.echo(f"mcpbox {__version__}")
 
 
-for command in (serve, stdio, check, db, keys, approvals, secrets, admin, version):
+for command in (serve, stdio, check, db, keys, approvals, tools, secrets, admin, version):
     main.add_command(command)

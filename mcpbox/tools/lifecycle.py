@@ -270,13 +270,18 @@ async def request_publish(
 async def set_tool_enabled(
     db: Database, *, server: str, name: str, enabled: bool, changed_by: str, hooks: Hooks
 ) -> ToolInfo:
-    """Enable or disable a tool. Emits ``tool.enabled``/``tool.disabled``; signals exposure if approved."""
+    """Enable or disable a tool. Emits ``tool.enabled``/``tool.disabled``; signals exposure if approved.
+
+    Already in that state: returned unchanged, nothing recorded (a second click changes nothing).
+    """
     tool = await tool_store.get_tool(db, server, name)
+    if tool.enabled == enabled:
+        return tool
     updated = await tool_store.set_enabled(db, tool.id, enabled)
     hooks.record(
         event("tool.enabled" if enabled else "tool.disabled", actor=changed_by, server=server, tool=name)
     )
-    if tool.status is ToolStatus.APPROVED and tool.enabled != enabled:
+    if tool.status is ToolStatus.APPROVED:
         hooks.exposure_changed()
     return updated
 

@@ -1,4 +1,5 @@
-"""The review half of the JSON API: approvals, tools, test runs, rollback, servers, settings.
+"""The review half of the JSON API: approvals, tools, test runs, rollback, enable/disable, servers,
+settings.
 
 Same conventions as ``api``: session cookie plus ``X-CSRF-Token`` on unsafe methods, lists as
 ``{"items", "total", "page", "page_size"}`` capped at ``page_size_max``, errors as
@@ -257,6 +258,24 @@ async def tool_rollback(ctx: AdminRequest) -> Response:
         _optional_text(body, "expected_hash"),
     )
     return json_response({"tool": tool_json(rolled)})
+
+
+async def tool_disable(ctx: AdminRequest) -> Response:
+    """No body: the tool leaves every client's tool list and cannot be called, whatever its approval."""
+    return await _set_tool_enabled(ctx, enabled=False)
+
+
+async def tool_enable(ctx: AdminRequest) -> Response:
+    """No body: listed and callable again if it is approved and its server runs."""
+    return await _set_tool_enabled(ctx, enabled=True)
+
+
+async def _set_tool_enabled(ctx: AdminRequest, *, enabled: bool) -> Response:
+    params = ctx.request.path_params
+    changed = await operations.set_tool_enabled(
+        ctx.state, ctx.admin_name, params["name"], params["tool"], enabled
+    )
+    return json_response({"tool": tool_json(changed)})
 
 
 async def server_start(ctx: AdminRequest) -> Response:

@@ -4,8 +4,9 @@ Pages and API handlers only translate HTTP to these calls and the results back t
 JSON, so neither can gain logic the other lacks. Every list here takes a page number and a page
 size and caps the size at ``config.page_size_max``. Actions record an activity event naming the
 admin; secret values go into ``secret_store`` and are never returned, rendered or logged.
-Anything that changes what calls see (secrets, a server started or stopped) tells the catalog
-watcher at once (``local_change``), so cached call contexts and tool lists are dropped.
+Anything that changes what calls see (secrets, a server started or stopped, a tool enabled or
+disabled) tells the catalog watcher at once (``local_change``), so cached call contexts and tool
+lists are dropped.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from mcpbox.db.secret_store import SecretInfo
 from mcpbox.db.tool_store import ToolInfo
 from mcpbox.errors import NotFound
 from mcpbox.state import AppState
+from mcpbox.tools import lifecycle
 
 T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 50
@@ -181,6 +183,18 @@ async def set_server_running(state: AppState, actor: str, name: str, running: bo
         ActivityEvent(name="server.started" if running else "server.stopped", actor=actor, server=server.name)
     )
     return updated
+
+
+async def set_tool_enabled(state: AppState, actor: str, server: str, name: str, enabled: bool) -> ToolInfo:
+    """Enable or disable one tool; a disabled tool is neither listed nor callable, whatever its approval.
+
+    ``NotFound`` for an unknown server or tool. The lifecycle records ``tool.enabled`` /
+    ``tool.disabled`` under ``actor`` and, when the tool is approved, signals the exposure change
+    through ``state.hooks`` (clients get ``list_changed``; cached call contexts are dropped).
+    """
+    return await lifecycle.set_tool_enabled(
+        state.database, server=server, name=name, enabled=enabled, changed_by=actor, hooks=state.hooks
+    )
 
 
 async def revoke_request(state: AppState, actor: str, ref: str, reason: str) -> RequestInfo:

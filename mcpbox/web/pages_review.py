@@ -1,10 +1,12 @@
-"""Review pages: the approvals queue, tool detail (diff, test run, rollback) and their forms.
+"""Review pages: the approvals queue, tool detail (diff, test run, rollback, enable/disable) and
+their forms.
 
 Decisions post the ref and the content hash the page showed; a decision that lost a race (the
 tool changed, or another owner decided first) re-renders the page with status 409 and a message
 saying nothing changed. A successful write answers 303 back to where the owner came from
-(``next``, same-site admin paths only). Rollback needs a confirmation page; a test run renders
-its result in place (it changes nothing, so there is nothing to redirect for).
+(``next``, same-site admin paths only); enabling or disabling a tool answers 303 to its page.
+Rollback needs a confirmation page; a test run renders its result in place (it changes nothing,
+so there is nothing to redirect for).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import quote, urlencode
 from starlette.responses import RedirectResponse, Response
 
 from mcpbox.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from mcpbox.web import approval_view, tool_view
+from mcpbox.web import approval_view, operations, tool_view
 from mcpbox.web.errors import http_error
 from mcpbox.web.guard import AdminRequest, safe_next
 from mcpbox.web.tool_view import TrialRun
@@ -24,6 +26,8 @@ NOTICES = {
     "approved": "Approved {ref}.",
     "rejected": "Rejected {ref}; the requester sees your reason.",
     "rolled-back": "Rolled back: the current version is now a copy of version {version}.",
+    "tool-disabled": "Tool {tool} disabled: it left every client's tool list.",
+    "tool-enabled": "Tool {tool} enabled: clients see it again if it is approved and its server runs.",
 }
 
 
@@ -42,13 +46,15 @@ def _with_notice(target: str, **params: str) -> str:
     return f"{target}{separator}{urlencode(params)}"
 
 
-def _notice(ctx: AdminRequest) -> str | None:
+def _notice(ctx: AdminRequest, *, tool: str = "") -> str | None:
+    """The fixed message the ``notice`` key names; ``tool`` comes from the path, not the query."""
     key = ctx.request.query_params.get("notice", "")
     if key not in NOTICES:
         return None
     return NOTICES[key].format(
         ref=ctx.request.query_params.get("ref", "")[:40],
         version=ctx.request.query_params.get("version", "")[:10],
+        tool=tool,
     )
 
 
@@ -113,7 +119,7 @@ async def _decision_failed(ctx: AdminRequest, target: str, message: str, status:
 
 async def tool_detail(ctx: AdminRequest) -> Response:
     params = ctx.request.path_params
-    return await _tool_page(ctx, params["name"], params["tool"], notice=_notice(ctx))
+    return await _tool_page(ctx, params["name"], params["tool"], notice=_notice(ctx, tool=params["tool"]))
 
 
 async def _tool_page(
@@ -156,6 +162,24 @@ async def tool_test(ctx: AdminRequest) -> Response:
             ctx, server, tool, status=400, arguments_text=text, test_error=exc.public_message
         )
     return await _tool_page(ctx, server, tool, trial=trial, arguments_text=text)
+
+
+async def tool_disable(ctx: AdminRequest) -> Response:
+    return await _set_tool_enabled(ctx, enabled=False)
+
+
+async def tool_enable(ctx: AdminRequest) -> Response:
+    return await _set_tool_enabled(ctx, enabled=True)
+
+
+async def _set_tool_enabled(ctx: AdminRequest, *, enabled: bool) -> Response:
+    """No confirmation page: either way is undone by one click on the same page."""
+    params = ctx.request.path_params
+    changed = await operations.set_tool_enabled(
+        ctx.state, ctx.admin_name, params["name"], params["tool"], enabled
+    )
+    notice = "tool-enabled" if enabled else "tool-disabled"
+    return RedirectResponse(tool_url(changed.server, changed.name, notice=notice), status_code=303)
 
 
 async def rollback_confirm(ctx: AdminRequest) -> Response:

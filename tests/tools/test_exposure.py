@@ -111,3 +111,16 @@ async def test_listing_pages(database: Database, recorded: Recorded) -> None:
         await publish(database, recorded, name=name)
     page, total = await exposure.list_exposed_tools(database, offset=1, limit=1)
     assert ([t.tool for t in page], total) == (["b_tool"], 3)
+
+
+async def test_setting_the_state_a_tool_already_has_records_nothing(
+    database: Database, recorded: Recorded
+) -> None:
+    await new_tool(database, recorded)
+    await publish(database, recorded)
+    before = (len(recorded.events), recorded.exposure_changes)
+    tool = await lifecycle.set_tool_enabled(
+        database, server="home", name="weather", enabled=True, changed_by="local", hooks=recorded.hooks
+    )
+    assert tool.enabled
+    assert (len(recorded.events), recorded.exposure_changes) == before

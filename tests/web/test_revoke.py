@@ -123,7 +123,7 @@ async def test_a_tool_cannot_be_revoked(admin: Admin) -> None:
     assert response.status_code == 400
     message = response.json()["error"]["message"]
     assert "only module and host approvals can be revoked" in message
-    assert "stop its server" in message
+    assert "disable it" in message
 
 
 async def test_revoking_an_unknown_request_is_404(admin: Admin) -> None:
