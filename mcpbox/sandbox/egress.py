@@ -27,16 +27,12 @@ back as ``HttpResponse(error=...)`` written for the LLM; ``__call__`` never rais
 from __future__ import annotations
 
 import logging
-import re
 import socket
-import ssl
 import time
 import traceback
-import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
-from urllib.parse import urljoin
 
 import anyio
 
@@ -55,6 +51,16 @@ from mcpbox.sandbox.addresses import (
     parse_resolved,
     split_url,
 )
+from mcpbox.sandbox.egress_http import (
+    NOT_RETURNED,
+    Failed,
+    Refused,
+    connect_failure,
+    loose_parts,
+    next_hop,
+    read_body,
+    tool_headers,
+)
 from mcpbox.sandbox.redaction import Redactor
 from mcpbox.sandbox.worker.messages import HttpRequest, HttpResponse
 
@@ -67,16 +73,6 @@ ASK_FOR_ACCESS = "ask the owner with mcpbox_request_network_access"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _MAX_ADDRESSES_TRIED = 3
 _MAX_RECORDED = 256
-_REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")  # RFC 9110 field-value: no CR, LF, NUL
-# Connection-level headers belong to one hop; the broker sets framing and encoding itself.
-_HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te"}
-    | {"trailer", "transfer-encoding", "upgrade", "host", "content-length", "accept-encoding", "expect"}
-)
-_CREDENTIALS = frozenset({"authorization", "cookie", "proxy-authorization"})
-_NOT_RETURNED = _HOP_BY_HOP | {"content-encoding"}  # the body is returned decoded
 
 
 async def resolve_with_getaddrinfo(host: str, port: int) -> list[IPAddress]:
@@ -156,22 +152,6 @@ class EgressGrant:
         return self.policy == "public_internet" or (target.host.name, None) in self.host_rules
 
 
-class _Refused(Exception):
-    """A policy refusal; the tool sees ``refused: <why>``."""
-
-    def __init__(self, why: str) -> None:
-        super().__init__(why)
-        self.why = why
-
-
-class _Failed(Exception):
-    """The request was allowed but did not produce a response; ``message`` is for the tool."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
 class EgressBroker:
     """Performs tool HTTP requests under a grant. One per app, shared by every call.
 
@@ -233,24 +213,24 @@ class EgressBroker:
             try:
                 target = self._check(method, url, grant, previous)
                 if hop == 0:
-                    headers = _tool_headers(request.headers, target)
+                    headers = tool_headers(request.headers, target)
                 addresses = await self._resolve_checked(target, grant)
-            except _Refused as refusal:
+            except Refused as refusal:
                 self._record(grant, method, url, started, refused_why=refusal.why)
                 return HttpResponse(error=f"refused: {refusal.why}")
-            except _Failed as failure:
+            except Failed as failure:
                 self._record(grant, method, url, started, error=failure.message)
                 return HttpResponse(error=failure.message)
             address: IPAddress | None = None
             try:
                 response, address = await self._send(method, target, headers, body, addresses, seconds)
                 try:
-                    follow = _redirect(method, response, target, headers, body)
-                    data = b"" if follow else await _read_body(response, method, target, self._max_bytes)
+                    follow = next_hop(method, response, target, headers, body)
+                    data = b"" if follow else await read_body(response, method, target, self._max_bytes)
                 finally:
                     with anyio.CancelScope(shield=True):  # release the connection even when cancelled
                         await response.aclose()
-            except _Failed as failure:
+            except Failed as failure:
                 self._record(grant, method, target, started, address, error=failure.message)
                 return HttpResponse(error=failure.message)
             except BaseException as exc:  # the overall deadline cancels us: record, then re-raise
@@ -260,7 +240,7 @@ class EgressBroker:
                 raise
             self._record(grant, method, target, started, address, response.status_code, len(data))
             if follow is None:
-                kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _NOT_RETURNED]
+                kept = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in NOT_RETURNED]
                 return HttpResponse(response.status_code, kept, data, url=target.display_url)
             method, url, headers, body = follow
             previous = target
@@ -270,20 +250,20 @@ class EgressBroker:
 
     def _check(self, method: str, url: str, grant: EgressGrant, previous: Target | None) -> Target:
         if grant.requests_made >= grant.max_requests:
-            raise _Refused(f"this call already made {grant.max_requests} HTTP requests, its limit")
+            raise Refused(f"this call already made {grant.max_requests} HTTP requests, its limit")
         if method not in METHODS:
-            raise _Refused(
+            raise Refused(
                 f"HTTP method {method[:16]!r} is not allowed; use one of {', '.join(sorted(METHODS))}"
             )
         try:
             target = split_url(url)
         except AddressError as exc:
-            raise _Refused(str(exc)) from exc
+            raise Refused(str(exc)) from exc
         if previous is not None and previous.scheme == "https" and target.scheme == "http":
-            raise _Refused(f"a redirect from https to plain http ({target.authority}) is not followed")
+            raise Refused(f"a redirect from https to plain http ({target.authority}) is not followed")
         if not grant.allows(target):
             shown = target.host.name if target.port == target.default_port else target.authority
-            raise _Refused(f"host {shown!r} is not approved for server {grant.server!r}; {ASK_FOR_ACCESS}")
+            raise Refused(f"host {shown!r} is not approved for server {grant.server!r}; {ASK_FOR_ACCESS}")
         # Counted before the first await, so concurrent requests of one call cannot overshoot.
         grant.requests_made += 1
         return target
@@ -296,16 +276,16 @@ class EgressBroker:
             try:
                 addresses = list(await self._resolve(host.name, target.port))
             except (OSError, UnicodeError, ValueError) as exc:
-                raise _Failed(f"could not resolve host {host.name!r}") from exc
+                raise Failed(f"could not resolve host {host.name!r}") from exc
             if not addresses:
-                raise _Failed(f"could not resolve host {host.name!r}")
+                raise Failed(f"could not resolve host {host.name!r}")
         # Every answer is checked, not only the one we will use: a rebinding name that mixes a
         # public and a private answer is refused outright.
         for address in addresses:
             why = check_address(address, grant.networks)
             if why is not None:
                 shown = host.name if host.ip is not None else f"{host.name} ({address})"
-                raise _Refused(f"address {shown!r} is {why}; {ASK_FOR_ACCESS}")
+                raise Refused(f"address {shown!r} is {why}; {ASK_FOR_ACCESS}")
         return addresses
 
     async def _send(
@@ -329,22 +309,22 @@ class EgressBroker:
             self._transport = httpx.AsyncHTTPTransport(
                 retries=0, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0)
             )
-        failure = _Failed(f"could not connect to {target.authority!r}")
+        failure = Failed(f"could not connect to {target.authority!r}")
         for address in addresses[:_MAX_ADDRESSES_TRIED]:
             try:
                 pinned = httpx.Request(
                     method, target.pinned_url(address), headers=sent, content=body, extensions=extensions
                 )
             except httpx.InvalidURL as exc:
-                raise _Failed(f"the URL path {target.path[:80]!r} is not valid") from exc
+                raise Failed(f"the URL path {target.path[:80]!r} is not valid") from exc
             try:
                 return await self._transport.handle_async_request(pinned), address
             except httpx.ConnectError as exc:  # try the next address, e.g. IPv6 without a route
-                failure = _connect_failure(target, exc)
+                failure = connect_failure(target, exc)
             except httpx.TimeoutException as exc:
                 raise TimeoutError from exc
             except httpx.HTTPError as exc:
-                raise _Failed(f"the connection to {target.authority!r} failed") from exc
+                raise Failed(f"the connection to {target.authority!r} failed") from exc
         raise failure
 
     def _record(
@@ -363,7 +343,7 @@ class EgressBroker:
         if len(grant.attempts) >= _MAX_RECORDED:
             grant.attempts_dropped += 1  # a tool looping on refusals must not grow the log forever
             return
-        scheme, host, port, path = where.parts() if isinstance(where, Target) else _loose_parts(where)
+        scheme, host, port, path = where.parts() if isinstance(where, Target) else loose_parts(where)
         redact = grant.redactor.redact
         attempt = EgressAttempt(
             method=redact(method[:16]),
@@ -379,124 +359,3 @@ class EgressBroker:
             error=redact(error) if error else None,
         )
         grant.attempts.append(attempt)
-
-
-def _tool_headers(headers: Sequence[tuple[str, str]], target: Target) -> list[tuple[str, str]]:
-    """The tool's headers minus hop-by-hop ones; a ``Host`` naming another host is refused."""
-    dropped = set(_HOP_BY_HOP)
-    for name, value in headers:
-        if name.lower() == "connection":
-            dropped |= {token.strip().lower() for token in value.split(",")}
-    kept: list[tuple[str, str]] = []
-    for name, value in headers:
-        if not _TOKEN.fullmatch(name) or not _FIELD_VALUE.fullmatch(value):
-            raise _Refused(f"invalid HTTP header {name[:40]!r}")
-        lower = name.lower()
-        if lower == "host" and not _same_authority(value, target):
-            raise _Refused("the Host header must match the URL's host; put the host you want in the URL")
-        if lower not in dropped:
-            kept.append((name, value))
-    return kept
-
-
-def _same_authority(value: str, target: Target) -> bool:
-    try:
-        named = split_url(f"{target.scheme}://{value.strip()}/")
-    except AddressError:
-        return False
-    return (named.host.name, named.port) == (target.host.name, target.port)
-
-
-def _redirect(
-    method: str, response: httpx.Response, target: Target, headers: list[tuple[str, str]], body: bytes
-) -> tuple[str, str, list[tuple[str, str]], bytes] | None:
-    """The next hop (method, url, headers, body) when ``response`` is a redirect, else None."""
-    location = response.headers.get("location")
-    if response.status_code not in _REDIRECTS or not location:
-        return None
-    try:
-        url = urljoin(target.display_url, location.strip())
-    except ValueError:  # urllib refuses some malformed URLs; split_url then refuses it properly
-        url = location
-    if (response.status_code == 303 and method != "HEAD") or (
-        response.status_code in (301, 302) and method == "POST"
-    ):
-        method, body = "GET", b""
-        headers = [(k, v) for k, v in headers if k.lower() not in ("content-type", "content-encoding")]
-    try:
-        same_origin = split_url(url).parts()[:3] == target.parts()[:3]
-    except AddressError:
-        same_origin = False  # refused at the next hop anyway
-    if not same_origin:  # credentials meant for one origin never follow a redirect to another
-        headers = [(k, v) for k, v in headers if k.lower() not in _CREDENTIALS]
-    return method, url, headers, body
-
-
-async def _read_body(response: httpx.Response, method: str, target: Target, limit: int) -> bytes:
-    """Stream the body, decoding gzip/deflate, and stop as soon as it passes ``limit`` bytes."""
-    import httpx
-
-    too_large = _Failed(f"response larger than {limit} bytes")
-    if method == "HEAD":
-        return b""
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    encoding = response.headers.get("content-encoding", "identity").strip().lower()
-    if encoding not in ("", "identity", "gzip", "x-gzip", "deflate"):
-        raise _Failed(f"the response uses content-encoding {encoding[:40]!r}, which mcpbox cannot decode")
-    # wbits | 32 accepts both gzip and zlib framing; max_length bounds each step (no zip bombs).
-    decoder = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding not in ("", "identity") else None
-    chunks: list[bytes] = []
-    raw = size = 0
-    try:
-        # The transport's raw stream, not aiter_raw(): a response built from bytes counts as
-        # already read for aiter_raw, yet its stream still yields the bytes.
-        stream = response.stream
-        if not isinstance(stream, httpx.AsyncByteStream):
-            raise _Failed(f"the connection to {target.authority!r} failed while reading the response")
-        async for chunk in stream:
-            raw += len(chunk)
-            piece = decoder.decompress(chunk, limit - size + 1) if decoder else chunk
-            size += len(piece)
-            if raw > limit or size > limit or (decoder and decoder.unconsumed_tail):
-                raise too_large
-            chunks.append(piece)
-        if decoder:
-            tail = decoder.flush(limit - size + 1)
-            size += len(tail)
-            if size > limit:
-                raise too_large
-            chunks.append(tail)
-    except zlib.error as exc:
-        raise _Failed(f"the response from {target.authority!r} could not be decompressed") from exc
-    except httpx.TimeoutException as exc:
-        raise TimeoutError from exc
-    except httpx.HTTPError as exc:
-        raise _Failed(f"the connection to {target.authority!r} failed while reading the response") from exc
-    return b"".join(chunks)
-
-
-def _connect_failure(target: Target, exc: BaseException) -> _Failed:
-    cause: BaseException | None = exc
-    for _ in range(16):  # exception chains can be cyclic
-        if cause is None:
-            break
-        if isinstance(cause, ssl.SSLCertVerificationError):
-            return _Failed(f"the TLS certificate of {target.host.name!r} could not be verified")
-        if isinstance(cause, ssl.SSLError):
-            return _Failed(f"the TLS handshake with {target.authority!r} failed")
-        cause = cause.__cause__ or cause.__context__
-    return _Failed(f"could not connect to {target.authority!r}")
-
-
-def _loose_parts(url: str) -> tuple[str, str, int, str]:
-    """Best-effort scheme/host/port/path of a URL for the record, never including the query."""
-    try:
-        return split_url(url).parts()
-    except AddressError:
-        scheme, _, rest = url.partition(":")
-        authority, slash, tail = rest.removeprefix("//").partition("/")
-        authority = authority.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
-        path = (slash + tail).split("?", 1)[0].split("#", 1)[0]
-        return scheme.lower()[:16], authority[:255], 0, path[:1024]
