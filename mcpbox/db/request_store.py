@@ -117,13 +117,7 @@ async def create_host_request(
 async def get_request(db: Database, kind: RequestKind, request_id: int) -> RequestInfo:
     table = _TABLES[kind]
     async with db.session() as session:
-        row = (
-            await session.exec(
-                select(table, Server.name)
-                .join(Server, col(Server.id) == col(table.server_id))
-                .where(col(table.id) == request_id)
-            )
-        ).first()
+        row = (await session.exec(_with_server_name(table, request_id))).first()
     if row is None:
         raise NotFound(f"no {kind.value} request {kind.value}:{request_id}")
     return _info(kind, _row(row[0]), row[1])
@@ -196,33 +190,10 @@ async def decide(
     """
     if new_status is RequestStatus.PENDING:
         raise InvalidInput("a decision must approve or reject")
-    table = _TABLES[kind]
-    now = utcnow()
-    values: dict[str, Any] = {
-        "status": new_status.value,
-        "decided_by": decided_by,
-        "decided_at": now,
-        "reason": reason,
-        "updated_at": now,
-    }
-    async with db.write() as session:
-        result = await session.exec(
-            update(table)
-            .where(col(table.id) == request_id, col(table.status) == RequestStatus.PENDING.value)
-            .values(**values)
-        )
-        row = (
-            await session.exec(
-                select(table, Server.name)
-                .join(Server, col(Server.id) == col(table.server_id))
-                .where(col(table.id) == request_id)
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"no {kind.value} request {kind.value}:{request_id}")
-        await session.refresh(row[0])
-        info = _info(kind, _row(row[0]), row[1])
-    if result.rowcount != 1:
+    info, moved = await _transition(
+        db, kind, request_id, RequestStatus.PENDING, new_status, decided_by=decided_by, reason=reason
+    )
+    if not moved:
         raise Conflict(
             f"{kind.value} request {info.ref} ({info.subject!r} for server {info.server!r}) was already "
             f"{info.status.value} by {info.decided_by}"
@@ -239,37 +210,66 @@ async def revoke(
     before it stays in the activity log. ``NotFound``; ``Conflict`` if it is not approved (still
     pending, rejected, or revoked already).
     """
-    table = _TABLES[kind]
-    now = utcnow()
-    async with db.write() as session:
-        result = await session.exec(
-            update(table)
-            .where(col(table.id) == request_id, col(table.status) == RequestStatus.APPROVED.value)
-            .values(
-                status=RequestStatus.REVOKED.value,
-                decided_by=revoked_by,
-                decided_at=now,
-                reason=reason,
-                updated_at=now,
-            )
-        )
-        row = (
-            await session.exec(
-                select(table, Server.name)
-                .join(Server, col(Server.id) == col(table.server_id))
-                .where(col(table.id) == request_id)
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"no {kind.value} request {kind.value}:{request_id}")
-        await session.refresh(row[0])
-        info = _info(kind, _row(row[0]), row[1])
-    if result.rowcount != 1:
+    info, moved = await _transition(
+        db,
+        kind,
+        request_id,
+        RequestStatus.APPROVED,
+        RequestStatus.REVOKED,
+        decided_by=revoked_by,
+        reason=reason,
+    )
+    if not moved:
         raise Conflict(
             f"{kind.value} request {info.ref} ({info.subject!r} for server {info.server!r}) is "
             f"{info.status.value}, not approved: only an approved {kind.value} can be revoked"
         )
     return info
+
+
+async def _transition(
+    db: Database,
+    kind: RequestKind,
+    request_id: int,
+    expected: RequestStatus,
+    new_status: RequestStatus,
+    *,
+    decided_by: str,
+    reason: str | None,
+) -> tuple[RequestInfo, bool]:
+    """``UPDATE ... WHERE id AND status = expected``, then the row as it is now; True if it moved.
+
+    ``NotFound`` if there is no such request. The caller words the conflict.
+    """
+    table = _TABLES[kind]
+    now = utcnow()
+    async with db.write() as session:
+        result = await session.exec(
+            update(table)
+            .where(col(table.id) == request_id, col(table.status) == expected.value)
+            .values(
+                status=new_status.value,
+                decided_by=decided_by,
+                decided_at=now,
+                reason=reason,
+                updated_at=now,
+            )
+        )
+        row = (await session.exec(_with_server_name(table, request_id))).first()
+        if row is None:
+            raise NotFound(f"no {kind.value} request {kind.value}:{request_id}")
+        await session.refresh(row[0])
+        info = _info(kind, _row(row[0]), row[1])
+    return info, result.rowcount == 1
+
+
+def _with_server_name(table: type[ModuleRequest] | type[HostRequest], request_id: int) -> Any:
+    """The request row and its server's name."""
+    return (
+        select(table, Server.name)
+        .join(Server, col(Server.id) == col(table.server_id))
+        .where(col(table.id) == request_id)
+    )
 
 
 async def _refuse_duplicate(
